@@ -1,0 +1,395 @@
+/**
+ * The WebGPU runtime: adapter and device acquisition, a pipeline cache keyed by
+ * WGSL source and constants, buffer helpers and error surfacing.
+ *
+ * @module
+ */
+import { loadWgsl, type WgslSource } from "./wgsl.ts";
+
+/** Options for {@linkcode acquireGpu}. */
+export interface AcquireGpuOptions {
+  /**
+   * WebGPU backend: `vulkan`, `gl`, `metal`, `dx12` or `auto`. Defaults to the
+   * `ANIMATE124_BACKEND` environment variable, then Deno's own `DENO_WEBGPU_BACKEND`.
+   */
+  backend?: string;
+  /** Where the one-line adapter report goes; defaults to `console.error`. Pass `null` to silence. */
+  log?: ((line: string) => void) | null;
+  /** Request the `shader-f16` feature when the adapter has it. Defaults to true. */
+  f16?: boolean;
+}
+
+/** Options for {@linkcode Gpu.pipeline}. */
+export interface PipelineOptions {
+  /** Pipeline-overridable constants (WGSL `override` declarations). */
+  constants?: Record<string, number>;
+  /** Generated WGSL fragments that `#include "name"` lines may pull in. */
+  fragments?: Record<string, string>;
+  /** Entry point; defaults to `main`. */
+  entryPoint?: string;
+}
+
+/** A binding of a buffer range, for {@linkcode Gpu.bindGroup}. */
+export interface BufferRange {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+const BACKENDS = ["auto", "vulkan", "gl", "metal", "dx12"] as const;
+
+/** Largest workgroup count WebGPU guarantees per dispatch dimension. */
+export const MAX_WORKGROUPS_PER_DIM = 65535;
+
+/**
+ * A WebGPU device with the toolkit's helpers. Create it with {@linkcode acquireGpu}.
+ *
+ * @example Run a kernel on four numbers
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const buf = gpu.createBuffer(new Float32Array([1, 2, 3, 4]), { label: "demo" });
+ * const back = new Float32Array(await gpu.read(buf));
+ * if (back[3] !== 4) throw new Error("round trip failed");
+ * gpu.destroy();
+ * ```
+ */
+export class Gpu {
+  /** The device every kernel runs on. */
+  readonly device: GPUDevice;
+  /** Adapter description, e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`. */
+  readonly adapterName: string;
+  /** Backend that was asked for (`auto` when none was). */
+  readonly backend: string;
+  /** Whether `shader-f16` was enabled on the device. */
+  readonly f16: boolean;
+  #pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  #staging: GPUBuffer[] = [];
+  #lost: string | null = null;
+  #uncaptured: string[] = [];
+
+  constructor(device: GPUDevice, adapterName: string, backend: string) {
+    this.device = device;
+    this.adapterName = adapterName;
+    this.backend = backend;
+    this.f16 = device.features.has("shader-f16");
+    device.lost.then((info) => {
+      if (info.reason === "destroyed") return;
+      this.#lost = `${info.reason}: ${info.message}`;
+      console.error(`WebGPU device lost (${this.#lost}); restart the run to continue`);
+    });
+    device.addEventListener("uncapturederror", (event) => {
+      const message = (event as GPUUncapturedErrorEvent).error.message;
+      this.#uncaptured.push(message);
+    });
+  }
+
+  /** Limits granted to the device. */
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** Throws if the device was lost or an uncaptured WebGPU error happened since the last check. */
+  check(): void {
+    if (this.#lost !== null) throw new Error(`WebGPU device lost: ${this.#lost}`);
+    const errors = this.#uncaptured.splice(0);
+    if (errors.length > 0) throw new Error(`WebGPU error: ${errors.join("\n")}`);
+  }
+
+  /**
+   * Compiles (once) the kernel `kernels/<name>.wgsl` and returns its pipeline.
+   * Compile errors throw with the kernel name and the file and line they point at.
+   */
+  pipeline(name: string, options: PipelineOptions = {}): Promise<GPUComputePipeline> {
+    const source = loadWgsl(name, options.fragments ?? {});
+    return this.pipelineFromSource(source, options);
+  }
+
+  /** Like {@linkcode Gpu.pipeline} for an already assembled source. */
+  async pipelineFromSource(
+    source: WgslSource | Promise<WgslSource>,
+    options: PipelineOptions = {},
+  ): Promise<GPUComputePipeline> {
+    const src = await source;
+    const entryPoint = options.entryPoint ?? "main";
+    const constants = options.constants ?? {};
+    const key = JSON.stringify([src.code, entryPoint, Object.entries(constants).sort()]);
+    let pipeline = this.#pipelines.get(key);
+    if (pipeline === undefined) {
+      pipeline = this.#compile(src, entryPoint, constants);
+      this.#pipelines.set(key, pipeline);
+      pipeline.catch(() => this.#pipelines.delete(key));
+    }
+    return pipeline;
+  }
+
+  async #compile(
+    src: WgslSource,
+    entryPoint: string,
+    constants: Record<string, number>,
+  ): Promise<GPUComputePipeline> {
+    this.check();
+    this.device.pushErrorScope("validation");
+    const module = this.device.createShaderModule({ code: src.code, label: src.name });
+    const info = await module.getCompilationInfo();
+    const scopeError = await this.device.popErrorScope();
+    const errors = info.messages.filter((m) => m.type === "error");
+    if (errors.length > 0 || scopeError !== null) {
+      const lines = errors.map((m) => {
+        const where = src.locate(m.lineNum);
+        return `${where}:${m.linePos}: ${m.message.trim()}`;
+      });
+      if (lines.length === 0 && scopeError) lines.push(scopeError.message.trim());
+      throw new Error(`WGSL compile error in kernel ${src.name}: ${lines.join("\n")}`);
+    }
+    this.device.pushErrorScope("validation");
+    let pipeline: GPUComputePipeline;
+    try {
+      pipeline = await this.device.createComputePipelineAsync({
+        label: src.name,
+        layout: "auto",
+        compute: { module, entryPoint, constants },
+      });
+    } catch (error) {
+      await this.device.popErrorScope();
+      throw new Error(
+        `Cannot create pipeline for kernel ${src.name} (entry ${entryPoint}): ${
+          (error as Error).message
+        }`,
+      );
+    }
+    const pipeError = await this.device.popErrorScope();
+    if (pipeError !== null) {
+      throw new Error(
+        `Cannot create pipeline for kernel ${src.name} (entry ${entryPoint}): ${pipeError.message}`,
+      );
+    }
+    return pipeline;
+  }
+
+  /**
+   * Creates a storage buffer, either zeroed with `size` bytes or holding `data`.
+   * Sizes are rounded up to 4 bytes; every buffer can be copied from and to.
+   */
+  createBuffer(
+    sizeOrData: number | ArrayBufferView<ArrayBuffer>,
+    options: { label?: string; usage?: GPUBufferUsageFlags } = {},
+  ): GPUBuffer {
+    const usage = options.usage ??
+      (GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
+    const bytes = typeof sizeOrData === "number" ? sizeOrData : sizeOrData.byteLength;
+    if (!Number.isFinite(bytes) || bytes < 0) {
+      throw new Error(`Invalid buffer size for ${options.label ?? "buffer"}: got ${bytes}`);
+    }
+    if (bytes > this.device.limits.maxBufferSize) {
+      throw new Error(
+        `Cannot create buffer ${options.label ?? ""}: ${bytes} bytes exceeds the device's maxBufferSize ${this.device.limits.maxBufferSize}`,
+      );
+    }
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const buffer = this.device.createBuffer({
+      size,
+      usage,
+      label: options.label ?? "buffer",
+      mappedAtCreation: typeof sizeOrData !== "number",
+    });
+    if (typeof sizeOrData !== "number") {
+      const view = sizeOrData;
+      new Uint8Array(buffer.getMappedRange()).set(
+        new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+      );
+      buffer.unmap();
+    }
+    return buffer;
+  }
+
+  /** Creates a uniform buffer of `bytes` (rounded up to 16). */
+  createUniform(bytes: number, label = "uniform"): GPUBuffer {
+    return this.device.createBuffer({
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label,
+    });
+  }
+
+  /** Writes `data` into `buffer` at `byteOffset` through the queue. */
+  upload(buffer: GPUBuffer, data: ArrayBufferView<ArrayBuffer>, byteOffset = 0): void {
+    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /**
+   * Copies `buffer` (or a range of it) back to the CPU. Staging buffers are reused,
+   * so repeated read-backs of similar sizes allocate nothing.
+   */
+  async read(
+    buffer: GPUBuffer,
+    range: { byteOffset?: number; byteLength?: number } = {},
+  ): Promise<ArrayBuffer> {
+    const offset = range.byteOffset ?? 0;
+    const length = range.byteLength ?? buffer.size - offset;
+    const size = Math.max(4, Math.ceil(length / 4) * 4);
+    const index = this.#staging.findIndex((b) => b.size >= size && b.size <= size * 4);
+    const staging = index >= 0 ? this.#staging.splice(index, 1)[0]! : this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: "staging",
+    });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ, 0, size);
+    const copy = staging.getMappedRange(0, size).slice(0, length);
+    staging.unmap();
+    this.#staging.push(staging);
+    if (this.#staging.length > 8) this.#staging.shift()!.destroy();
+    this.check();
+    return copy;
+  }
+
+  /** Creates a bind group for group 0 of `pipeline`, binding entry i to `resources[i]`. */
+  bindGroup(
+    pipeline: GPUComputePipeline,
+    resources: (GPUBuffer | BufferRange)[],
+    label = pipeline.label,
+  ): GPUBindGroup {
+    return this.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: resources.map((r, binding) => {
+        if (r instanceof GPUBuffer) return { binding, resource: { buffer: r } };
+        const resource: GPUBufferBinding = { buffer: r.buffer };
+        if (r.offset !== undefined) resource.offset = r.offset;
+        if (r.size !== undefined) resource.size = r.size;
+        return { binding, resource };
+      }),
+    });
+  }
+
+  /**
+   * Records one dispatch of `threads` invocations of a 1-D kernel with workgroup size
+   * `workgroupSize`. Counts above 65535 workgroups spill into y; kernels rebuild the
+   * linear index with {@linkcode linearIndexWgsl}.
+   */
+  dispatch(
+    pass: GPUComputePassEncoder,
+    pipeline: GPUComputePipeline,
+    bindGroup: GPUBindGroup,
+    threads: number,
+    workgroupSize: number,
+  ): void {
+    const [x, y] = workgroupGrid(threads, workgroupSize);
+    if (x === 0) return;
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y);
+  }
+
+  /** Records work in a fresh command encoder and submits it. */
+  submit(record: (encoder: GPUCommandEncoder) => void): void {
+    const encoder = this.device.createCommandEncoder();
+    record(encoder);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Waits until the queue has finished everything submitted so far. */
+  async flush(): Promise<void> {
+    await this.device.queue.onSubmittedWorkDone();
+    this.check();
+  }
+
+  /** Releases the device and every cached staging buffer. */
+  destroy(): void {
+    for (const b of this.#staging) b.destroy();
+    this.#staging = [];
+    this.#pipelines.clear();
+    this.device.destroy();
+  }
+}
+
+/**
+ * Splits `threads` invocations into a workgroup grid `[x, y]` that respects the
+ * per-dimension limit.
+ */
+export function workgroupGrid(threads: number, workgroupSize: number): [number, number] {
+  const groups = Math.ceil(threads / workgroupSize);
+  if (groups <= MAX_WORKGROUPS_PER_DIM) return [groups, 1];
+  const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIM);
+  return [Math.ceil(groups / y), y];
+}
+
+/** WGSL expression that rebuilds the linear invocation index from `gid` and `nwg` builtins. */
+export function linearIndexWgsl(workgroupSize: number): string {
+  return `(gid.x + gid.y * nwg.x * ${workgroupSize}u)`;
+}
+
+function pickBackend(requested: string | undefined): string {
+  const backend = requested ?? Deno.env.get("ANIMATE124_BACKEND") ??
+    Deno.env.get("DENO_WEBGPU_BACKEND") ?? "auto";
+  if (!(BACKENDS as readonly string[]).includes(backend)) {
+    throw new Error(
+      `Invalid option backend: expected one of ${BACKENDS.join(", ")}, got ${
+        JSON.stringify(backend)
+      }`,
+    );
+  }
+  return backend;
+}
+
+let reported = false;
+
+/**
+ * Acquires a WebGPU adapter and device with the limits the 4D field needs: the
+ * largest storage binding and buffer the adapter offers (the 64-keyframe field is
+ * about 2 GB with its Adam state) and as many storage buffers per stage as it has.
+ *
+ * @param options backend choice, logging and features
+ * @returns the device wrapped with the toolkit's helpers
+ *
+ * @example Pick lavapipe's Vulkan backend on a machine without a GPU
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * const gpu = await acquireGpu({ backend: "auto", log: null });
+ * console.log(gpu.adapterName);
+ * gpu.destroy();
+ * ```
+ */
+export async function acquireGpu(options: AcquireGpuOptions = {}): Promise<Gpu> {
+  const backend = pickBackend(options.backend);
+  // Deno reads this variable when it creates the WebGPU instance, so it must be set
+  // before the first requestAdapter call of the process.
+  if (backend !== "auto") Deno.env.set("DENO_WEBGPU_BACKEND", backend);
+  if (!("gpu" in navigator) || navigator.gpu === undefined) {
+    throw new Error("WebGPU is not available in this runtime: use Deno 2 or later");
+  }
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (adapter === null) {
+    throw new Error(
+      `No WebGPU adapter found for backend ${backend}: install Mesa (llvmpipe or mesa-vulkan-drivers) or pick another backend with ANIMATE124_BACKEND`,
+    );
+  }
+  const limits = adapter.limits;
+  const requiredLimits: Record<string, number> = {
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+    maxBufferSize: limits.maxBufferSize,
+    maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+  };
+  const requiredFeatures: GPUFeatureName[] = [];
+  if ((options.f16 ?? true) && adapter.features.has("shader-f16")) {
+    requiredFeatures.push("shader-f16");
+  }
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  const name = adapter.info.description || adapter.info.device || adapter.info.vendor || "unknown";
+  const log = options.log === undefined ? (l: string) => console.error(l) : options.log;
+  if (log !== null && !reported) {
+    reported = true;
+    log(
+      `WebGPU adapter: ${name} (backend ${backend}, max storage binding ${
+        (limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)
+      } MiB)`,
+    );
+  }
+  return new Gpu(device, name, backend);
+}
