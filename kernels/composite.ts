@@ -69,11 +69,7 @@ function bindAt(
   pipeline: GPUComputePipeline,
   entries: [number, GPUBuffer][],
 ): GPUBindGroup {
-  return gpu.device.createBindGroup({
-    label: pipeline.label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })),
-  });
+  return gpu.bindGroup(pipeline, Object.fromEntries(entries));
 }
 
 /**

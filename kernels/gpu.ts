@@ -183,7 +183,9 @@ export class Gpu {
     }
     if (bytes > this.device.limits.maxBufferSize) {
       throw new Error(
-        `Cannot create buffer ${options.label ?? ""}: ${bytes} bytes exceeds the device's maxBufferSize ${this.device.limits.maxBufferSize}`,
+        `Cannot create buffer ${
+          options.label ?? ""
+        }: ${bytes} bytes exceeds the device's maxBufferSize ${this.device.limits.maxBufferSize}`,
       );
     }
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
@@ -214,7 +216,13 @@ export class Gpu {
 
   /** Writes `data` into `buffer` at `byteOffset` through the queue. */
   upload(buffer: GPUBuffer, data: ArrayBufferView<ArrayBuffer>, byteOffset = 0): void {
-    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+    this.device.queue.writeBuffer(
+      buffer,
+      byteOffset,
+      data.buffer,
+      data.byteOffset,
+      data.byteLength,
+    );
   }
 
   /**
@@ -246,16 +254,23 @@ export class Gpu {
     return copy;
   }
 
-  /** Creates a bind group for group 0 of `pipeline`, binding entry i to `resources[i]`. */
+  /**
+   * Creates a bind group for group 0 of `pipeline`. An array binds entry i to binding i;
+   * a record binds by binding number, for entry points that use only some bindings of
+   * a shared file (layout "auto" drops the unused ones).
+   */
   bindGroup(
     pipeline: GPUComputePipeline,
-    resources: (GPUBuffer | BufferRange)[],
+    resources: (GPUBuffer | BufferRange)[] | Record<number, GPUBuffer | BufferRange>,
     label = pipeline.label,
   ): GPUBindGroup {
+    const pairs: [number, GPUBuffer | BufferRange][] = Array.isArray(resources)
+      ? resources.map((r, i) => [i, r])
+      : Object.entries(resources).map(([b, r]) => [Number(b), r]);
     return this.device.createBindGroup({
       label,
       layout: pipeline.getBindGroupLayout(0),
-      entries: resources.map((r, binding) => {
+      entries: pairs.map(([binding, r]) => {
         if (r instanceof GPUBuffer) return { binding, resource: { buffer: r } };
         const resource: GPUBufferBinding = { buffer: r.buffer };
         if (r.offset !== undefined) resource.offset = r.offset;

@@ -125,7 +125,9 @@ export function gridLayout(
   const c = resolveGridConfig(config);
   const f32 = Math.fround;
   // Per-level growth in double, then passed to the kernel as float (gridencoder/grid.py).
-  const b = f32(2 ** (Math.log2(c.finestResolution / c.baseResolution) / Math.max(1, c.levels - 1)));
+  const b = f32(
+    2 ** (Math.log2(c.finestResolution / c.baseResolution) / Math.max(1, c.levels - 1)),
+  );
   const s = f32(Math.log2(b));
   const maxParams = 2 ** c.log2TableSize;
   const levels: GridLevel[] = [];
@@ -143,13 +145,17 @@ export function gridLayout(
   const keyframesPerChunk = Math.min(c.keyframes, Math.floor(maxBinding / (keyframeStride * 4)));
   if (keyframesPerChunk < 1) {
     throw new RangeError(
-      `Invalid grid: one keyframe needs ${keyframeStride * 4} bytes, over the device's storage binding limit of ${maxBinding} bytes; lower grid.log2TableSize or grid.levels`,
+      `Invalid grid: one keyframe needs ${
+        keyframeStride * 4
+      } bytes, over the device's storage binding limit of ${maxBinding} bytes; lower grid.log2TableSize or grid.levels`,
     );
   }
   const chunks = Math.ceil(c.keyframes / keyframesPerChunk);
   if (chunks > MAX_GRID_CHUNKS) {
     throw new RangeError(
-      `Invalid grid: ${c.keyframes} keyframes of ${keyframeStride * 4} bytes need ${chunks} storage bindings on this device (limit ${maxBinding} bytes each), at most ${MAX_GRID_CHUNKS} are supported; lower grid.keyframes or grid.log2TableSize`,
+      `Invalid grid: ${c.keyframes} keyframes of ${
+        keyframeStride * 4
+      } bytes need ${chunks} storage bindings on this device (limit ${maxBinding} bytes each), at most ${MAX_GRID_CHUNKS} are supported; lower grid.keyframes or grid.log2TableSize`,
     );
   }
   return {

@@ -86,7 +86,7 @@ export function gridAccessFragment(
     "  }",
     "}",
   );
-  // Float add as a compare-and-swap loop on the f32 bits, as in atomic_add.wgsl, but one
+  // Float add as a compare-and-swap loop on the f32 bits, with one
   // copy per binding: Deno 2.9's naga rejects storage pointers as function arguments
   // (no unrestricted_pointer_parameters), so atomic_add_f32(&buf[i], v) cannot compile.
   for (let i = 0; i < chunks; i++) {
@@ -132,35 +132,6 @@ export function levelTableWords(
     words[7 + 4 * l] = lv.offset;
   });
   return words;
-}
-
-/**
- * Creates a bind group for group 0 of `pipeline` from explicit `[binding, buffer]`
- * pairs, for entry points that use a non-contiguous subset of a module's bindings.
- *
- * @example
- * ```ts
- * import { acquireGpu } from "./gpu.ts";
- * import { bindGroupAt } from "./grid_encode.ts";
- * import { wgslFromString } from "./wgsl.ts";
- * const gpu = await acquireGpu({ log: null });
- * const code = "@group(0) @binding(3) var<storage, read_write> o: array<f32>;\n" +
- *   "@compute @workgroup_size(1) fn main() { o[0] = 1.0; }";
- * const p = await gpu.pipelineFromSource(wgslFromString("demo", code));
- * bindGroupAt(gpu, p, [[3, gpu.createBuffer(4)]]);
- * gpu.destroy();
- * ```
- */
-export function bindGroupAt(
-  gpu: Gpu,
-  pipeline: GPUComputePipeline,
-  entries: [number, GPUBuffer][],
-): GPUBindGroup {
-  return gpu.device.createBindGroup({
-    label: pipeline.label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })),
-  });
 }
 
 /**
@@ -395,11 +366,14 @@ export class GridEncoder {
       [2, options.points],
       [3, options.times],
     ];
-    const forwardGroup = bindGroupAt(gpu, forward, [
-      ...common,
-      [4, options.features],
-      ...options.params.map((b, i): [number, GPUBuffer] => [5 + i, b]),
-    ]);
+    const forwardGroup = gpu.bindGroup(
+      forward,
+      Object.fromEntries([
+        ...common,
+        [4, options.features],
+        ...options.params.map((b, i): [number, GPUBuffer] => [5 + i, b]),
+      ]),
+    );
     let backwardGroup: GPUBindGroup | null = null;
     if (options.grads !== undefined || options.featureGrads !== undefined) {
       checkChunks(layout, options.grads, "grads");
@@ -407,11 +381,14 @@ export class GridEncoder {
         throw new RangeError("Invalid option featureGrads: expected a GPUBuffer, got undefined");
       }
       const grads = options.grads!;
-      backwardGroup = bindGroupAt(gpu, backward, [
-        ...common,
-        [4, options.featureGrads],
-        ...grads.map((b, i): [number, GPUBuffer] => [5 + layout.chunks + i, b]),
-      ]);
+      backwardGroup = gpu.bindGroup(
+        backward,
+        Object.fromEntries([
+          ...common,
+          [4, options.featureGrads],
+          ...grads.map((b, i): [number, GPUBuffer] => [5 + layout.chunks + i, b]),
+        ]),
+      );
     }
     return new GridEncoder(gpu, layout, {
       uniform,

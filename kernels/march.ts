@@ -52,21 +52,6 @@ export interface RayMarcherOptions extends Omit<MarchSettings, "step"> {
   occupancy: OccupancySource;
 }
 
-function bindSome(
-  gpu: Gpu,
-  pipeline: GPUComputePipeline,
-  entries: Record<number, GPUBuffer>,
-): GPUBindGroup {
-  return gpu.device.createBindGroup({
-    label: pipeline.label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: Object.entries(entries).map(([b, buffer]) => ({
-      binding: Number(b),
-      resource: { buffer },
-    })),
-  });
-}
-
 /**
  * The marcher built once: pipelines, output buffers, uniforms and bind groups.
  * `setFrames` uploads the per-frame slices and the step; `encode` records four dispatches.
@@ -164,10 +149,10 @@ export class RayMarcher {
     ];
     const out = { 7: this.positions, 8: this.ts, 9: this.rayIndex };
     this.#groups = [
-      bindSome(gpu, reset, { 6: this.count }),
-      bindSome(gpu, count, { ...all, 6: this.count, ...out }),
-      bindSome(gpu, write, { ...all, ...out }),
-      bindSome(gpu, finish, { 0: this.#params, 6: this.count }),
+      gpu.bindGroup(reset, { 6: this.count }),
+      gpu.bindGroup(count, { ...all, 6: this.count, ...out }),
+      gpu.bindGroup(write, { ...all, ...out }),
+      gpu.bindGroup(finish, { 0: this.#params, 6: this.count }),
     ];
   }
 

@@ -46,21 +46,6 @@ export interface OccupancyGridOptions {
 }
 
 /** Binds buffers to explicit binding numbers (entry points use different subsets). */
-function bindSome(
-  gpu: Gpu,
-  pipeline: GPUComputePipeline,
-  entries: Record<number, GPUBuffer>,
-): GPUBindGroup {
-  return gpu.device.createBindGroup({
-    label: pipeline.label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: Object.entries(entries).map(([b, buffer]) => ({
-      binding: Number(b),
-      resource: { buffer },
-    })),
-  });
-}
-
 interface Pipelines {
   points: GPUComputePipeline;
   ema: GPUComputePipeline;
@@ -180,31 +165,31 @@ export class OccupancyGrid {
       const chunk = gpu.createUniform(16, `occupancy chunk ${k}`);
       gpu.upload(chunk, new Uint32Array([start, Math.min(this.chunkCells, total - start), 0, 0]));
       this.#chunkUniforms.push(chunk);
-      this.#pointGroups.push(bindSome(gpu, p.points, {
+      this.#pointGroups.push(gpu.bindGroup(p.points, {
         0: this.#config,
         1: chunk,
         2: this.#sliceTimes,
         3: this.points,
         4: this.times,
       }));
-      this.#emaGroups.push(bindSome(gpu, p.ema, {
+      this.#emaGroups.push(gpu.bindGroup(p.ema, {
         0: this.#config,
         1: chunk,
         5: this.sigma,
         6: this.grid,
       }));
     }
-    this.#partialGroup = bindSome(gpu, p.partial, {
+    this.#partialGroup = gpu.bindGroup(p.partial, {
       0: this.#config,
       6: this.grid,
       7: this.#partials,
     });
-    this.#finalGroup = bindSome(gpu, p.final, {
+    this.#finalGroup = gpu.bindGroup(p.final, {
       0: this.#config,
       7: this.#partials,
       8: this.stats,
     });
-    this.#packGroup = bindSome(gpu, p.pack, {
+    this.#packGroup = gpu.bindGroup(p.pack, {
       0: this.#config,
       6: this.grid,
       8: this.stats,

@@ -8,7 +8,6 @@
 import type { Gpu } from "./gpu.ts";
 import { type GridLayout, MAX_GRID_CHUNKS } from "./grid_config.ts";
 import {
-  bindGroupAt,
   createGridBuffers,
   GRID_WORKGROUP,
   gridAccessFragment,
@@ -155,11 +154,14 @@ export class TimeTv {
           `Invalid option grads: expected ${C} chunk buffers, got ${options.grads.length}`,
         );
       }
-      backwardGroup = bindGroupAt(gpu, backward!, [
-        ...base,
-        ...paramEntries,
-        ...options.grads.map((b, i): [number, GPUBuffer] => [4 + C + i, b]),
-      ]);
+      backwardGroup = gpu.bindGroup(
+        backward!,
+        Object.fromEntries([
+          ...base,
+          ...paramEntries,
+          ...options.grads.map((b, i): [number, GPUBuffer] => [4 + C + i, b]),
+        ]),
+      );
     }
     const tv = new TimeTv(gpu, layout, {
       loss,
@@ -169,9 +171,12 @@ export class TimeTv {
       threads,
       pipes: { forward: forward!, backward: backward!, reduce: reduce! },
       groups: {
-        forward: bindGroupAt(gpu, forward!, [...base, ...paramEntries]),
+        forward: gpu.bindGroup(forward!, Object.fromEntries([...base, ...paramEntries])),
         backward: backwardGroup,
-        reduce: bindGroupAt(gpu, reduce!, [[0, loss], [1, partials], [2, uniform]]),
+        reduce: gpu.bindGroup(
+          reduce!,
+          Object.fromEntries([[0, loss], [1, partials], [2, uniform]]),
+        ),
       },
     });
     tv.setLambda(lambda);
