@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Gpu } from "./gpu.ts";
+import type { BufferRange, Gpu } from "./gpu.ts";
 import { chunkFloats, type GridLayout, MAX_GRID_CHUNKS } from "./grid_config.ts";
 import { requireInt } from "./validate.ts";
 
@@ -252,15 +252,15 @@ export interface GridEncoderOptions {
   /** Gradient chunk buffers (same layout, f32 bits); needed for the backward pass. */
   grads?: GPUBuffer[];
   /** Points `[N][3]` in [−1, 1]³. */
-  points: GPUBuffer;
+  points: GPUBuffer | BufferRange;
   /** Times `[N]` in [0, 1] (clamped). */
-  times: GPUBuffer;
+  times: GPUBuffer | BufferRange;
   /** `count[0]` = number of points N (may be written on the GPU). */
-  count: GPUBuffer;
+  count: GPUBuffer | BufferRange;
   /** Output features `[N][L·F]`. */
-  features: GPUBuffer;
+  features: GPUBuffer | BufferRange;
   /** dL/dfeatures `[N][L·F]`; needed for the backward pass. */
-  featureGrads?: GPUBuffer;
+  featureGrads?: GPUBuffer | BufferRange;
   /** Upper bound on N, used for direct dispatches. */
   maxPoints: number;
   /** Levels kept by the coarse-to-fine mask; defaults to all. */
@@ -360,7 +360,7 @@ export class GridEncoder {
     const words = levelTableWords(layout, { header: [active] });
     const uniform = gpu.createUniform(words.byteLength, "grid_encode uniforms");
     gpu.upload(uniform, words);
-    const common: [number, GPUBuffer][] = [
+    const common: [number, GPUBuffer | BufferRange][] = [
       [0, options.count],
       [1, uniform],
       [2, options.points],
@@ -410,31 +410,38 @@ export class GridEncoder {
   }
 
   /** Records the forward pass: features for `count[0]` points. */
-  encodeForward(pass: GPUComputePassEncoder, options: { indirect?: GPUBuffer } = {}): void {
-    this.#record(pass, this.#forward, this.#forwardGroup, options.indirect);
+  encodeForward(
+    pass: GPUComputePassEncoder,
+    options: { indirect?: GPUBuffer; indirectOffset?: number } = {},
+  ): void {
+    this.#record(pass, this.#forward, this.#forwardGroup, options);
   }
 
   /** Records the backward pass: accumulates dL/dparams into `grads`. */
-  encodeBackward(pass: GPUComputePassEncoder, options: { indirect?: GPUBuffer } = {}): void {
+  encodeBackward(
+    pass: GPUComputePassEncoder,
+    options: { indirect?: GPUBuffer; indirectOffset?: number } = {},
+  ): void {
     if (this.#backward === null || this.#backwardGroup === null) {
       throw new Error("GridEncoder was created without grads and featureGrads: no backward pass");
     }
-    this.#record(pass, this.#backward, this.#backwardGroup, options.indirect);
+    this.#record(pass, this.#backward, this.#backwardGroup, options);
   }
 
   #record(
     pass: GPUComputePassEncoder,
     pipeline: GPUComputePipeline,
     group: GPUBindGroup,
-    indirect: GPUBuffer | undefined,
+    options: { indirect?: GPUBuffer; indirectOffset?: number },
   ): void {
+    const indirect = options.indirect;
     if (indirect === undefined) {
       this.#gpu.dispatch(pass, pipeline, group, this.#threads, GRID_WORKGROUP);
       return;
     }
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
-    pass.dispatchWorkgroupsIndirect(indirect, 0);
+    pass.dispatchWorkgroupsIndirect(indirect, options.indirectOffset ?? 0);
   }
 
   /** Releases the uniform buffer (the bound buffers belong to the caller). */

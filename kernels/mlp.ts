@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Gpu } from "./gpu.ts";
+import type { BufferRange, Gpu } from "./gpu.ts";
 import { requireInt } from "./validate.ts";
 
 /** Widths of the MLP. */
@@ -192,9 +192,9 @@ function dimsFragment(layout: MlpLayout, cacheWeights: boolean, tile: number): s
 /** Buffers the backward pass reads and writes. */
 export interface MlpBackwardBuffers {
   /** dL/draw `[N][Out]`. */
-  dRaw: GPUBuffer;
+  dRaw: GPUBuffer | BufferRange;
   /** dL/dfeatures `[N][In]`, overwritten for the first N rows. */
-  dFeatures: GPUBuffer;
+  dFeatures: GPUBuffer | BufferRange;
   /** Parameter gradients in the parameter layout; the backward pass adds into it. */
   grads: GPUBuffer;
 }
@@ -208,11 +208,11 @@ export interface MlpOptions {
   /** Flat parameters (see {@linkcode mlpLayout}). */
   params: GPUBuffer;
   /** Features `[N][In]`. */
-  features: GPUBuffer;
+  features: GPUBuffer | BufferRange;
   /** Raw outputs `[N][Out]`, written by the forward pass. */
-  raw: GPUBuffer;
+  raw: GPUBuffer | BufferRange;
   /** One u32: N (`count[0]`), which may be produced on the GPU. */
-  count: GPUBuffer;
+  count: GPUBuffer | BufferRange;
   /** Backward buffers; without them only the forward pass is built. */
   backward?: MlpBackwardBuffers;
   /**

@@ -142,6 +142,35 @@ class Tracer {
     this.#exit = new Float64Array(posed.length);
   }
 
+  /**
+   * Moves a hit at `t` (within `eps` outside the surface) onto the surface. At grazing
+   * incidence eps outside can mean eps/cos along the ray, so depth would be off by far
+   * more than eps near silhouettes: bracket the crossing and bisect on the SDF's sign.
+   * A ray that only grazes (never gets inside within a short reach) keeps `t`.
+   */
+  #refine(pp: PosedPrimitive, ray: readonly number[], t: number): number {
+    const p = this.#p;
+    const inside = (tt: number) => {
+      p[0] = ray[0]! + tt * ray[3]!;
+      p[1] = ray[1]! + tt * ray[4]!;
+      p[2] = ray[2]! + tt * ray[5]!;
+      return conservativeDistance(pp, p) < 0;
+    };
+    let lo = t, hi = t, delta = this.#eps;
+    for (let i = 0; i < 24 && !inside(hi); i++) {
+      lo = hi;
+      hi = t + delta;
+      delta *= 2;
+    }
+    if (!inside(hi)) return t;
+    for (let i = 0; i < 40 && hi - lo > 1e-12; i++) {
+      const mid = 0.5 * (lo + hi);
+      if (inside(mid)) hi = mid;
+      else lo = mid;
+    }
+    return lo;
+  }
+
   /** Returns the index of the primitive ray `r` hits first, or −1. */
   trace(rays: Rays, r: number): number {
     const o = rays.origins, d = rays.directions;
@@ -212,10 +241,10 @@ class Tracer {
         }
       }
       if (hit >= 0) {
-        this.t = t;
-        p[0] = px;
-        p[1] = py;
-        p[2] = pz;
+        this.t = best > 0 ? this.#refine(posed[hit]!, [ox, oy, oz, dx, dy, dz], t) : t;
+        p[0] = ox + this.t * dx;
+        p[1] = oy + this.t * dy;
+        p[2] = oz + this.t * dz;
         conservativeDistance(posed[hit]!, p);
         this.rest.set(p);
         return hit;
@@ -264,7 +293,10 @@ export function cameraRays(
     for (let i = 0; i < width; i++) {
       for (let b = 0; b < k; b++) {
         for (let a = 0; a < k; a++) {
-          const d = pixelDirection(camera, { i: i + (a + 0.5) / k - 0.5, j: j + (b + 0.5) / k - 0.5 });
+          const d = pixelDirection(camera, {
+            i: i + (a + 0.5) / k - 0.5,
+            j: j + (b + 0.5) / k - 0.5,
+          });
           origins[3 * r] = m[3]!;
           origins[3 * r + 1] = m[7]!;
           origins[3 * r + 2] = m[11]!;

@@ -69,9 +69,15 @@ function rotation(axis: Vec3, angle: number): Float64Array {
   const [x, y, z] = axis;
   const c = Math.cos(angle), s = Math.sin(angle), C = 1 - c;
   return new Float64Array([
-    c + x * x * C, x * y * C - z * s, x * z * C + y * s,
-    y * x * C + z * s, c + y * y * C, y * z * C - x * s,
-    z * x * C - y * s, z * y * C + x * s, c + z * z * C,
+    c + x * x * C,
+    x * y * C - z * s,
+    x * z * C + y * s,
+    y * x * C + z * s,
+    c + y * y * C,
+    y * z * C - x * s,
+    z * x * C - y * s,
+    z * y * C + x * s,
+    c + z * z * C,
   ]); // deno-fmt-ignore
 }
 
@@ -109,6 +115,8 @@ export interface BendAtTime {
   toward: Vec3;
   /** Largest |offset across the member| of the waved object, margin included. */
   extent: number;
+  /** Largest distance along the member from the pivot, margin included. */
+  span: number;
 }
 
 /** A primitive with its motion evaluated at one time. Build with {@linkcode posePrimitive}. */
@@ -185,7 +193,9 @@ export function posePrimitive(primitive: Primitive, options: { time: number }): 
       }
       : undefined,
     bend: undefined,
-    rotation: m.rotate ? rotation(m.rotate.axis, interpolateKeys(m.rotate.keys, t) * DEG) : undefined,
+    rotation: m.rotate
+      ? rotation(m.rotate.axis, interpolateKeys(m.rotate.keys, t) * DEG)
+      : undefined,
     rotatePivot: m.rotate?.pivot ?? primitive.center,
     offset: m.translate ? interpolateKeys(m.translate, t) : [0, 0, 0],
   };
@@ -199,16 +209,26 @@ export function posePrimitive(primitive: Primitive, options: { time: number }): 
     const b = m.bend;
     const k = interpolateKeys(b.keys, t) * DEG / b.length;
     const toward = cross(b.axis, b.along);
-    let extent = 0;
+    let extent = 0, span = 0;
     for (let i = 0; i < n; i++) {
       loadSample(samples.points, i, p);
       toPlaced(posed, p);
       waveForward(posed.wave, p);
       const v = (p[0]! - b.pivot[0]) * toward[0] + (p[1]! - b.pivot[1]) * toward[1] +
         (p[2]! - b.pivot[2]) * toward[2];
+      const u = (p[0]! - b.pivot[0]) * b.along[0] + (p[1]! - b.pivot[1]) * b.along[1] +
+        (p[2]! - b.pivot[2]) * b.along[2];
       extent = Math.max(extent, Math.abs(v));
+      span = Math.max(span, u);
     }
-    posed.bend = { k, pivot: b.pivot, along: b.along, toward, extent: extent + wavedReach };
+    posed.bend = {
+      k,
+      pivot: b.pivot,
+      along: b.along,
+      toward,
+      extent: extent + wavedReach,
+      span: span + wavedReach,
+    };
   }
   // Grow the box by how far the forward warp can carry a surface point from its sample.
   const bendStretch = posed.bend ? 1 + Math.abs(posed.bend.k) * posed.bend.extent : 1;

@@ -35,11 +35,13 @@ function checkTimes(scene: Scene): number[] {
 // Past this, the bend's step bound (1 − |k|V) shrinks sphere-tracing steps towards zero
 // and the bent member nearly folds onto its centre of curvature.
 const MAX_BEND_FOLD = 0.9;
+const MAX_BEND_TURN = 0.95 * Math.PI;
 
 /**
  * Returns the first problem with `scene`'s motion, or `undefined`: content that leaves
  * [−1, 1]³ (checked on interior samples of every primitive at 129+ times), or a bend
- * whose curvature radius is not clearly larger than the primitive's offset across it.
+ * whose curvature radius is not clearly larger than the primitive's offset across it or
+ * that curls the primitive past a half turn.
  *
  * @example
  * ```ts
@@ -68,6 +70,16 @@ export function findSceneProblem(scene: Scene): SceneProblem | undefined {
           detail: `got radius ${(1 / Math.abs(b.k)).toFixed(3)} for an offset of ${
             b.extent.toFixed(3)
           } at t = ${t.toFixed(3)}`,
+        };
+      }
+      // The inverse bend recovers the arc angle with atan2, which is only one-to-one
+      // below a half turn.
+      if (b && Math.abs(b.k) * b.span >= MAX_BEND_TURN) {
+        return {
+          keyPath: `primitives[${i}].motion.bend.keys`,
+          expected: `a bend of less than a half turn over the primitive ` +
+            `(|angle|/length · reach along it < ${MAX_BEND_TURN.toFixed(2)} rad)`,
+          detail: `got ${(Math.abs(b.k) * b.span).toFixed(3)} rad at t = ${t.toFixed(3)}`,
         };
       }
       for (let s = 0; s < samples.distances.length; s++) {

@@ -215,8 +215,11 @@ export class SceneConfigError extends Error {
   readonly expected: string;
 
   /** Builds the error; `detail` says what was found instead. */
-  constructor(file: string, keyPath: string, expected: string, detail: string) {
-    super(`${file}: ${keyPath || "(document)"}: expected ${expected}${detail ? `, ${detail}` : ""}`);
+  constructor(file: string, info: { keyPath: string; expected: string; detail: string }) {
+    const { keyPath, expected, detail } = info;
+    super(
+      `${file}: ${keyPath || "(document)"}: expected ${expected}${detail ? `, ${detail}` : ""}`,
+    );
     this.name = "SceneConfigError";
     this.file = file;
     this.keyPath = keyPath;
@@ -244,7 +247,11 @@ class Reader {
   constructor(readonly file: string) {}
 
   fail(path: string, expected: string, value?: unknown, detail?: string): never {
-    throw new SceneConfigError(this.file, path, expected, detail ?? `got ${show(value)}`);
+    throw new SceneConfigError(this.file, {
+      keyPath: path,
+      expected,
+      detail: detail ?? `got ${show(value)}`,
+    });
   }
 
   dict(path: string, value: unknown, allowed: readonly string[]): Dict {
@@ -373,7 +380,9 @@ function readShape(r: Reader, path: string, d: Dict, type: Shape["type"]): Shape
         ? 0
         : r.number(`${path}.rounding`, d.rounding, { min: 0 });
       const half = Math.min(size[0], size[1], size[2]) / 2;
-      if (rounding >= half) r.fail(`${path}.rounding`, `a rounding < half the smallest size`, rounding);
+      if (rounding >= half) {
+        r.fail(`${path}.rounding`, `a rounding < half the smallest size`, rounding);
+      }
       return { type, size, rounding };
     }
     case "cylinder":
@@ -604,7 +613,11 @@ export function parseScene(text: string, options: ParseSceneOptions = {}): Scene
     if (e instanceof YAMLParseError) {
       const at = e.linePos?.[0];
       const where = at ? `line ${at.line}, column ${at.col}` : "";
-      throw new SceneConfigError(file, where, "valid YAML", `got ${e.code}: ${e.message}`);
+      throw new SceneConfigError(file, {
+        keyPath: where,
+        expected: "valid YAML",
+        detail: `got ${e.code}: ${e.message}`,
+      });
     }
     throw e;
   }
@@ -657,7 +670,11 @@ export async function loadScene(path: string): Promise<Scene> {
     text = await Deno.readTextFile(path);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    throw new SceneConfigError(path, "", "a readable scene file", `got ${why}`);
+    throw new SceneConfigError(path, {
+      keyPath: "",
+      expected: "a readable scene file",
+      detail: `got ${why}`,
+    });
   }
   return parseScene(text, { source: path });
 }
