@@ -119,7 +119,7 @@ export class Field {
   }
 
   /** Replaces the parameters (checkpoint restore, tests). */
-  write(values: { grid?: Float32Array[]; mlp?: Float32Array }): void {
+  write(values: { grid?: Float32Array<ArrayBuffer>[]; mlp?: Float32Array<ArrayBuffer> }): void {
     if (values.grid !== undefined) {
       const kpc = this.layout.keyframesPerChunk;
       values.grid.forEach((g, k) => {

@@ -7,7 +7,10 @@ Deno.test("buffer upload and read-back round trip", GPU_TEST, async () => {
   const gpu = await testGpu();
   const data = new Float32Array([1.5, -2, 3.25, 1e-7, 9]);
   const buf = gpu.createBuffer(data, { label: "rt" });
-  assert.deepEqual(Array.from(new Float32Array(await gpu.read(buf)).subarray(0, 5)), Array.from(data));
+  assert.deepEqual(
+    Array.from(new Float32Array(await gpu.read(buf)).subarray(0, 5)),
+    Array.from(data),
+  );
   gpu.upload(buf, new Float32Array([7]), 4);
   const back = new Float32Array(await gpu.read(buf, { byteOffset: 4, byteLength: 8 }));
   assert.deepEqual(Array.from(back), [7, 3.25]);
@@ -16,8 +19,14 @@ Deno.test("buffer upload and read-back round trip", GPU_TEST, async () => {
 
 Deno.test("compile errors name the kernel and the line", GPU_TEST, async () => {
   const gpu = await testGpu();
-  const src = wgslFromString("broken", "@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = 1u;\n}");
-  await assert.rejects(gpu.pipelineFromSource(src), /WGSL compile error in kernel broken: broken:3:/);
+  const src = wgslFromString(
+    "broken",
+    "@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = 1u;\n}",
+  );
+  await assert.rejects(
+    gpu.pipelineFromSource(src),
+    /WGSL compile error in kernel broken: broken:3:/,
+  );
 });
 
 Deno.test("a missing kernel file is reported with its name", GPU_TEST, async () => {
@@ -27,7 +36,8 @@ Deno.test("a missing kernel file is reported with its name", GPU_TEST, async () 
 
 Deno.test("pipelines are cached by source and constants", GPU_TEST, async () => {
   const gpu = await testGpu();
-  const code = "override k: f32 = 1.0;\n@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n" +
+  const code =
+    "override k: f32 = 1.0;\n@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n" +
     "@compute @workgroup_size(1) fn main() { o[0] = k; }";
   const a = await gpu.pipelineFromSource(wgslFromString("c", code), { constants: { k: 2 } });
   const b = await gpu.pipelineFromSource(wgslFromString("c", code), { constants: { k: 2 } });

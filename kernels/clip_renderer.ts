@@ -1,0 +1,446 @@
+/**
+ * Differentiable rendering of a clip of frames (one camera and one time per frame) from
+ * the field: rays → occupancy-skipping march → finite-difference point set → field →
+ * density, albedo, normals and shading → front-to-back compositing, and back again.
+ *
+ * Frames are rendered one at a time, so GPU memory holds one frame's samples whatever the
+ * clip length. The backward pass recomputes a frame's forward pass (same rays, same
+ * perturbation) before walking it back, which lets a prior look at the whole clip between
+ * the two passes, as score distillation needs.
+ *
+ * @module
+ */
+import type { Camera } from "./camera.ts";
+import { cameraCentre } from "./camera.ts";
+import { Composite } from "./composite.ts";
+import type { Field } from "./field.ts";
+import { FieldEval } from "./field_eval.ts";
+import type { Gpu } from "./gpu.ts";
+import { RayMarcher } from "./march.ts";
+import { NormalPoints } from "./normal_points.ts";
+import type { OccupancyGrid } from "./occupancy.ts";
+import { RayGenerator } from "./rays.ts";
+import { SampleTimes } from "./sample_times.ts";
+import { Shade } from "./shade.ts";
+import type { ShadingMode } from "./shade_twin.ts";
+import { requireFinite, requireInt } from "./validate.ts";
+
+/** Options of {@linkcode ClipRenderer.create}. */
+export interface ClipRendererOptions {
+  /** Image width W. */
+  width: number;
+  /** Image height H. */
+  height: number;
+  /** Most frames per clip (sizes the clip output and gradient buffers). */
+  maxFrames: number;
+  /** The occupancy grid whose bits the marcher skips with. */
+  occupancy: OccupancyGrid;
+  /** Sample capacity per frame; defaults to 128 per ray, capped by the binding limit. */
+  capacity?: number;
+  /** Marching step (SPEC.md: 2√3/1024). */
+  dt?: number;
+  /** Most samples per ray (1024). */
+  maxSteps?: number;
+  /** Jitter each ray's start (training renders). Defaults to true. */
+  perturb?: boolean;
+  /** Seed of the start jitter. */
+  seed?: number;
+  /** Points per field chunk (see {@linkcode FieldEval}). */
+  chunk?: number;
+}
+
+/** One frame of a clip. */
+export interface ClipFrame {
+  camera: Camera;
+  /** Time in [0, 1]. */
+  time: number;
+  /** Unit light direction; defaults to the direction of the camera centre. */
+  light?: readonly [number, number, number];
+}
+
+/** Per-render settings. */
+export interface RenderSettings {
+  /** Global step: keys the start jitter, so forward and backward march identically. */
+  step?: number;
+  /** Shading mode (default `albedo`). */
+  shading?: ShadingMode;
+  /** Ambient ratio (default 1). */
+  ambient?: number;
+  /** Background colour (default white). */
+  background?: readonly [number, number, number];
+  /** Shared offset added to every ray origin (the reference step's jitter). */
+  originOffset?: readonly [number, number, number];
+  /** Shared offset added to every ray direction. */
+  directionOffset?: readonly [number, number, number];
+}
+
+/** Clip-sized buffers, frame-major: frame f's pixels start at f·H·W. */
+export interface ClipBuffers {
+  /** `[F][H·W][3]` colour over the background. */
+  image: GPUBuffer;
+  /** `[F][H·W]` alpha. */
+  alpha: GPUBuffer;
+  /** `[F][H·W]` depth. */
+  depth: GPUBuffer;
+  /** `[F][H·W][3]` normal image. */
+  normalImage: GPUBuffer;
+  /** `[F][4]` u32 marcher counters per frame: emitted, requested, overflow flag, 0. */
+  stats: GPUBuffer;
+}
+
+/** Gradient inputs of the backward pass, same layout as {@linkcode ClipBuffers}. */
+export interface ClipGrads {
+  image: GPUBuffer;
+  alpha: GPUBuffer;
+  depth: GPUBuffer;
+  normalImage: GPUBuffer;
+}
+
+interface FrameParts {
+  rays: RayGenerator;
+  march: RayMarcher;
+  sampleTimes: SampleTimes;
+  normalPoints: NormalPoints;
+  fieldEval: FieldEval;
+  shade: Shade;
+  composite: Composite;
+  frameTime: GPUBuffer;
+  light: GPUBuffer;
+  /** One frame's outputs and gradient inputs. */
+  frame: ClipBuffers & { grads: ClipGrads; weights: GPUBuffer };
+  owned: GPUBuffer[];
+}
+
+/**
+ * A renderer bound to one field, image size and occupancy grid. Built once; `forward`
+ * and `backward` only write small uniforms and submit, never allocate or read back.
+ *
+ * @example Render one 16×16 frame of a fresh field
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Field } from "./field.ts";
+ * import { OccupancyGrid } from "./occupancy.ts";
+ * import { ClipRenderer } from "./clip_renderer.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const field = await Field.create(gpu, { grid: { levels: 4, log2TableSize: 12 } });
+ * const occupancy = await OccupancyGrid.create(gpu, { res: 16, slices: 1 });
+ * const renderer = await ClipRenderer.create(gpu, field, {
+ *   width: 16, height: 16, maxFrames: 1, occupancy, dt: 0.05,
+ * });
+ * renderer.forward([{ camera: orbitCamera(REFERENCE_POSE, { width: 16, height: 16 }), time: 0 }]);
+ * const alpha = new Float32Array(await gpu.read(renderer.clip.alpha));
+ * console.log(alpha.length); // 256
+ * gpu.destroy();
+ * ```
+ */
+export class ClipRenderer {
+  /** Image width. */
+  readonly width: number;
+  /** Image height. */
+  readonly height: number;
+  /** Most frames per clip. */
+  readonly maxFrames: number;
+  /** Sample capacity per frame. */
+  readonly capacity: number;
+  /** Clip outputs. */
+  readonly clip: ClipBuffers;
+  /** Clip gradient inputs for {@linkcode ClipRenderer.backward}; the caller fills them. */
+  readonly grads: ClipGrads;
+  readonly #gpu: Gpu;
+  readonly #p: FrameParts;
+
+  private constructor(
+    gpu: Gpu,
+    init: {
+      width: number;
+      height: number;
+      maxFrames: number;
+      capacity: number;
+      clip: ClipBuffers;
+      grads: ClipGrads;
+      parts: FrameParts;
+    },
+  ) {
+    this.#gpu = gpu;
+    this.width = init.width;
+    this.height = init.height;
+    this.maxFrames = init.maxFrames;
+    this.capacity = init.capacity;
+    this.clip = init.clip;
+    this.grads = init.grads;
+    this.#p = init.parts;
+  }
+
+  /** Compiles every kernel and allocates every buffer the renderer will use. */
+  static async create(
+    gpu: Gpu,
+    field: Field,
+    options: ClipRendererOptions,
+  ): Promise<ClipRenderer> {
+    const width = requireInt("width", options.width, { min: 1, max: 8192 });
+    const height = requireInt("height", options.height, { min: 1, max: 8192 });
+    const maxFrames = requireInt("maxFrames", options.maxFrames, { min: 1, max: 4096 });
+    const rays = width * height;
+    // The largest per-sample buffer is the [7][S][4] raw output: 112 bytes a sample.
+    const byBinding = Math.floor(gpu.limits.maxStorageBufferBindingSize / 112);
+    const capacity = options.capacity === undefined
+      ? Math.min(rays * 128, byBinding)
+      : requireInt("capacity", options.capacity, { min: 1, max: byBinding });
+    const occ = options.occupancy;
+    const owned: GPUBuffer[] = [];
+    const buf = (bytes: number, label: string) => {
+      const b = gpu.createBuffer(bytes, { label });
+      owned.push(b);
+      return b;
+    };
+    const rayGen = await RayGenerator.create(gpu, { width, height, maxFrames: 1 });
+    const march = await RayMarcher.create(gpu, {
+      rays,
+      raysPerFrame: rays,
+      capacity,
+      origins: rayGen.origins,
+      directions: rayGen.directions,
+      occupancy: { bits: occ.bits, res: occ.res, slices: occ.slices },
+      ...(options.dt === undefined ? {} : { dt: options.dt }),
+      ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
+      perturb: options.perturb ?? true,
+      seed: options.seed ?? 0,
+    });
+    const frameTime = buf(4, "frame time");
+    const light = buf(12, "frame light");
+    const sampleTimeBuf = buf(capacity * 4, "sample times");
+    const sampleTimes = await SampleTimes.create(gpu, {
+      count: march.count,
+      rayIndex: march.rayIndex,
+      frameTimes: frameTime,
+      times: sampleTimeBuf,
+      raysPerFrame: rays,
+      frames: 1,
+      maxSamples: capacity,
+    });
+    const fdPoints = buf(capacity * 7 * 12, "fd points");
+    const fdTimes = buf(capacity * 7 * 4, "fd times");
+    const fdCount = buf(4, "fd count");
+    const normalPoints = await NormalPoints.create(gpu, {
+      count: march.count,
+      positions: march.positions,
+      points: fdPoints,
+      outCount: fdCount,
+      times: sampleTimeBuf,
+      pointTimes: fdTimes,
+    });
+    const raw = buf(capacity * 7 * 16, "raw");
+    const dRaw = buf(capacity * 7 * 16, "raw grads");
+    const fieldEval = await FieldEval.create(gpu, field, {
+      points: fdPoints,
+      times: fdTimes,
+      count: fdCount,
+      raw,
+      dRaw,
+      maxPoints: capacity * 7,
+      ...(options.chunk === undefined ? {} : { chunk: options.chunk }),
+    });
+    const sigma = buf(capacity * 4, "sigma");
+    const colour = buf(capacity * 12, "colour");
+    const normal = buf(capacity * 12, "normal");
+    const gSigma = buf(capacity * 4, "sigma grads");
+    const gColour = buf(capacity * 12, "colour grads");
+    const gNormal = buf(capacity * 12, "normal grads");
+    const shade = await Shade.create(gpu, {
+      count: march.count,
+      raw,
+      positions: march.positions,
+      rayIndex: march.rayIndex,
+      lights: light,
+      sigma,
+      colour,
+      normal,
+      gradSigma: gSigma,
+      gradColour: gColour,
+      gradNormal: gNormal,
+      gradRaw: dRaw,
+    }, { raysPerFrame: rays, frames: 1 });
+    const frame = {
+      image: buf(rays * 12, "frame image"),
+      alpha: buf(rays * 4, "frame alpha"),
+      depth: buf(rays * 4, "frame depth"),
+      normalImage: buf(rays * 12, "frame normal image"),
+      stats: march.count,
+      weights: buf(capacity * 4, "weights"),
+      grads: {
+        image: buf(rays * 12, "frame image grads"),
+        alpha: buf(rays * 4, "frame alpha grads"),
+        depth: buf(rays * 4, "frame depth grads"),
+        normalImage: buf(rays * 12, "frame normal image grads"),
+      },
+    };
+    const composite = await Composite.create(gpu, {
+      rayInfo: march.rayRanges,
+      ts: march.ts,
+      sigma,
+      colour,
+      normal,
+      image: frame.image,
+      alpha: frame.alpha,
+      depth: frame.depth,
+      normalImage: frame.normalImage,
+      weights: frame.weights,
+      gradImage: frame.grads.image,
+      gradAlpha: frame.grads.alpha,
+      gradDepth: frame.grads.depth,
+      gradNormalImage: frame.grads.normalImage,
+      gradSigma: gSigma,
+      gradColour: gColour,
+      gradNormal: gNormal,
+    }, { rays });
+    const clip: ClipBuffers = {
+      image: buf(maxFrames * rays * 12, "clip image"),
+      alpha: buf(maxFrames * rays * 4, "clip alpha"),
+      depth: buf(maxFrames * rays * 4, "clip depth"),
+      normalImage: buf(maxFrames * rays * 12, "clip normal image"),
+      stats: buf(maxFrames * 16, "clip march stats"),
+    };
+    const grads: ClipGrads = {
+      image: buf(maxFrames * rays * 12, "clip image grads"),
+      alpha: buf(maxFrames * rays * 4, "clip alpha grads"),
+      depth: buf(maxFrames * rays * 4, "clip depth grads"),
+      normalImage: buf(maxFrames * rays * 12, "clip normal image grads"),
+    };
+    return new ClipRenderer(gpu, {
+      width,
+      height,
+      maxFrames,
+      capacity,
+      clip,
+      grads,
+      parts: {
+        rays: rayGen,
+        march,
+        sampleTimes,
+        normalPoints,
+        fieldEval,
+        shade,
+        composite,
+        frameTime,
+        light,
+        frame,
+        owned,
+      },
+    });
+  }
+
+  /** The field evaluator, e.g. to set the coarse-to-fine level mask. */
+  get fieldEval(): FieldEval {
+    return this.#p.fieldEval;
+  }
+
+  /**
+   * Renders `frames` into {@linkcode ClipRenderer.clip}. Returns once the work is
+   * submitted; read the outputs (or chain more GPU work) afterwards.
+   */
+  forward(frames: readonly ClipFrame[], settings: RenderSettings = {}): void {
+    this.#apply(frames, settings);
+    frames.forEach((frame, f) => {
+      this.#setFrame(frame, settings);
+      this.#gpu.submit((encoder) => {
+        const pass = encoder.beginComputePass({ label: "render forward" });
+        this.#encodeForward(pass);
+        pass.end();
+        this.#copyOut(encoder, f);
+      });
+    });
+  }
+
+  /**
+   * Adds dL/dθ into the field's gradient buffers, from the gradients the caller wrote into
+   * {@linkcode ClipRenderer.grads}. Each frame's forward pass is recomputed first, so
+   * `frames` and `settings` must be those of the matching {@linkcode ClipRenderer.forward}.
+   */
+  backward(frames: readonly ClipFrame[], settings: RenderSettings = {}): void {
+    this.#apply(frames, settings);
+    const p = this.#p;
+    const rays = this.width * this.height;
+    frames.forEach((frame, f) => {
+      this.#setFrame(frame, settings);
+      this.#gpu.submit((encoder) => {
+        const g = this.grads;
+        const fg = p.frame.grads;
+        encoder.copyBufferToBuffer(g.image, f * rays * 12, fg.image, 0, rays * 12);
+        encoder.copyBufferToBuffer(g.alpha, f * rays * 4, fg.alpha, 0, rays * 4);
+        encoder.copyBufferToBuffer(g.depth, f * rays * 4, fg.depth, 0, rays * 4);
+        encoder.copyBufferToBuffer(g.normalImage, f * rays * 12, fg.normalImage, 0, rays * 12);
+        const pass = encoder.beginComputePass({ label: "render backward" });
+        this.#encodeForward(pass);
+        p.composite.encodeBackward(pass);
+        p.shade.encodeBackward(pass, this.capacity);
+        p.fieldEval.encodeBackward(pass);
+        pass.end();
+      });
+    });
+  }
+
+  #apply(frames: readonly ClipFrame[], settings: RenderSettings): void {
+    requireInt("frames.length", frames.length, { min: 1, max: this.maxFrames });
+    const p = this.#p;
+    p.shade.setShading({
+      mode: settings.shading ?? "albedo",
+      ambient: requireFinite("ambient", settings.ambient ?? 1, { min: 0, max: 1 }),
+    });
+    p.composite.setBackground(settings.background ?? [1, 1, 1]);
+  }
+
+  #setFrame(frame: ClipFrame, settings: RenderSettings): void {
+    const p = this.#p;
+    const time = requireFinite("time", frame.time, { min: 0, max: 1 });
+    p.rays.setCameras([frame.camera], {
+      ...(settings.originOffset === undefined ? {} : { originOffset: settings.originOffset }),
+      ...(settings.directionOffset === undefined
+        ? {}
+        : { directionOffset: settings.directionOffset }),
+    });
+    p.march.setFrames({ times: [time], step: settings.step ?? 0 });
+    this.#gpu.upload(p.frameTime, new Float32Array([time]));
+    const l = frame.light ?? normalize(cameraCentre(frame.camera));
+    this.#gpu.upload(p.light, new Float32Array([l[0], l[1], l[2]]));
+  }
+
+  #encodeForward(pass: GPUComputePassEncoder): void {
+    const p = this.#p;
+    p.rays.encode(pass);
+    p.march.encode(pass);
+    p.sampleTimes.encode(pass);
+    p.normalPoints.encode(pass, this.capacity);
+    p.fieldEval.encodeForward(pass);
+    p.shade.encodeForward(pass, this.capacity);
+    p.composite.encodeForward(pass);
+  }
+
+  #copyOut(encoder: GPUCommandEncoder, f: number): void {
+    const rays = this.width * this.height;
+    const fr = this.#p.frame;
+    const c = this.clip;
+    encoder.copyBufferToBuffer(fr.image, 0, c.image, f * rays * 12, rays * 12);
+    encoder.copyBufferToBuffer(fr.alpha, 0, c.alpha, f * rays * 4, rays * 4);
+    encoder.copyBufferToBuffer(fr.depth, 0, c.depth, f * rays * 4, rays * 4);
+    encoder.copyBufferToBuffer(fr.normalImage, 0, c.normalImage, f * rays * 12, rays * 12);
+    encoder.copyBufferToBuffer(fr.stats, 0, c.stats, f * 16, 16);
+  }
+
+  /** Frees everything the renderer allocated (not the field or the occupancy grid). */
+  destroy(): void {
+    const p = this.#p;
+    p.rays.destroy();
+    p.march.destroy();
+    p.normalPoints.destroy();
+    p.fieldEval.destroy();
+    p.shade.destroy();
+    p.composite.destroy();
+    for (const b of p.owned) b.destroy();
+  }
+}
+
+function normalize(v: ArrayLike<number>): [number, number, number] {
+  const n = Math.hypot(v[0]!, v[1]!, v[2]!) || 1;
+  return [v[0]! / n, v[1]! / n, v[2]! / n];
+}

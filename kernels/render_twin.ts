@@ -1,0 +1,181 @@
+/**
+ * Float64 twin of {@linkcode ClipRenderer}: the same chain composed from the kernels'
+ * twins, forward and backward, frame by frame.
+ *
+ * @module
+ */
+import { cameraCentre } from "./camera.ts";
+import type { ClipFrame, RenderSettings } from "./clip_renderer.ts";
+import { compositeBackwardTwin, compositeTwin } from "./composite_twin.ts";
+import type { GridLayout } from "./grid_config.ts";
+import { gridEncodeBackwardTwin, gridEncodeTwin } from "./grid_encode_twin.ts";
+import { marchRaysTwin, sliceOfTime } from "./march_twin.ts";
+import type { MlpConfig } from "./mlp.ts";
+import { mlpBackwardTwin, mlpForwardTwin } from "./mlp_twin.ts";
+import { normalPointsTwin } from "./normal_points_twin.ts";
+import { generateRaysTwin } from "./rays_twin.ts";
+import { shadeBackwardTwin, shadeTwin } from "./shade_twin.ts";
+
+/** Field parameters and render options of {@linkcode renderClipTwin}. */
+export interface RenderTwinOptions extends RenderSettings {
+  layout: GridLayout;
+  mlp: MlpConfig;
+  /** Grid values per keyframe. */
+  grid: ArrayLike<number>[];
+  /** MLP parameters. */
+  mlpParams: ArrayLike<number>;
+  /** Occupancy bitfield and its shape. */
+  occupancy: { bits: ArrayLike<number>; res: number; slices: number };
+  dt?: number;
+  maxSteps?: number;
+  perturb?: boolean;
+  seed?: number;
+  /** Levels kept by the coarse-to-fine mask. */
+  activeLevels?: number;
+  /** dL/d outputs, frame-major like the clip buffers; when given, gradients are returned. */
+  grads?: {
+    image: ArrayLike<number>;
+    alpha: ArrayLike<number>;
+    depth: ArrayLike<number>;
+    normalImage: ArrayLike<number>;
+  };
+}
+
+/** Outputs of {@linkcode renderClipTwin}. */
+export interface RenderTwinResult {
+  image: Float64Array;
+  alpha: Float64Array;
+  depth: Float64Array;
+  normalImage: Float64Array;
+  /** Samples per frame. */
+  samples: number[];
+  /** dL/dgrid per keyframe and dL/dMLP, when `grads` was given. */
+  gridGrads?: Float64Array[];
+  mlpGrads?: Float64Array;
+}
+
+/**
+ * Renders `frames` (and back-propagates `options.grads`) in float64.
+ *
+ * @example
+ * ```ts
+ * import { renderClipTwin } from "./render_twin.ts";
+ * import { gridLayout, initGridValues } from "./grid_config.ts";
+ * import { initMlpParams } from "./mlp.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
+ * import { seededRandom } from "./random.ts";
+ * const layout = gridLayout({ levels: 2, log2TableSize: 8 });
+ * const mlp = { input: 4, hidden: 8, output: 4 };
+ * const out = renderClipTwin([{ camera: orbitCamera(REFERENCE_POSE, { width: 4, height: 4 }), time: 0 }], {
+ *   layout, mlp, grid: initGridValues(layout, seededRandom(1)), mlpParams: initMlpParams(mlp, seededRandom(2)),
+ *   occupancy: { bits: [0xffffffff], res: 2, slices: 1 }, dt: 0.1,
+ * });
+ * console.log(out.alpha.length); // 16
+ * ```
+ */
+export function renderClipTwin(
+  frames: readonly ClipFrame[],
+  options: RenderTwinOptions,
+): RenderTwinResult {
+  const cam0 = frames[0]!.camera;
+  const rays = cam0.width * cam0.height;
+  const F = frames.length;
+  const image = new Float64Array(F * rays * 3);
+  const alpha = new Float64Array(F * rays);
+  const depth = new Float64Array(F * rays);
+  const normalImage = new Float64Array(F * rays * 3);
+  const samples: number[] = [];
+  const layout = options.layout;
+  const K = layout.config.keyframes;
+  const gridGrads = options.grads === undefined
+    ? undefined
+    : Array.from({ length: K }, () => new Float64Array(layout.keyframeStride));
+  const mlpGrads = options.grads === undefined
+    ? undefined
+    : new Float64Array(options.mlpParams.length);
+  const background = options.background ?? [1, 1, 1];
+  frames.forEach((frame, f) => {
+    const r = generateRaysTwin([frame.camera], {
+      ...(options.originOffset === undefined ? {} : { originOffset: options.originOffset }),
+      ...(options.directionOffset === undefined
+        ? {}
+        : { directionOffset: options.directionOffset }),
+    });
+    const packed = marchRaysTwin(r.origins, {
+      directions: r.directions,
+      bits: options.occupancy.bits,
+      res: options.occupancy.res,
+      slices: options.occupancy.slices,
+      raysPerFrame: rays,
+      frameSlices: [sliceOfTime(frame.time, options.occupancy.slices)],
+      ...(options.dt === undefined ? {} : { dt: options.dt }),
+      ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
+      perturb: options.perturb ?? true,
+      seed: options.seed ?? 0,
+      step: options.step ?? 0,
+    });
+    samples.push(packed.total);
+    const times = new Float64Array(packed.total).fill(frame.time);
+    const fd = normalPointsTwin(packed.positions, { times });
+    const encodeOptions = {
+      points: fd.points,
+      times: fd.times!,
+      ...(options.activeLevels === undefined ? {} : { activeLevels: options.activeLevels }),
+    };
+    const features = gridEncodeTwin(layout, { params: options.grid, ...encodeOptions });
+    const raw = mlpForwardTwin(options.mlp, { params: options.mlpParams, features });
+    const c = cameraCentre(frame.camera);
+    const n = Math.hypot(c[0]!, c[1]!, c[2]!) || 1;
+    const light = frame.light ?? [c[0]! / n, c[1]! / n, c[2]! / n];
+    const shadeInputs = {
+      raw,
+      positions: packed.positions,
+      rayIndex: packed.rayIndex,
+      lights: light,
+      raysPerFrame: rays,
+      mode: options.shading ?? "albedo",
+      ambient: options.ambient ?? 1,
+    };
+    const shaded = shadeTwin(shadeInputs);
+    const compInputs = {
+      rayInfo: packed.rays,
+      ts: packed.ts,
+      sigma: shaded.sigma,
+      colour: shaded.colour,
+      normal: shaded.normal,
+      background,
+    };
+    const out = compositeTwin(compInputs);
+    image.set(out.image, f * rays * 3);
+    alpha.set(out.alpha, f * rays);
+    depth.set(out.depth, f * rays);
+    normalImage.set(out.normalImage, f * rays * 3);
+    if (options.grads === undefined) return;
+    const g = options.grads;
+    const slice = (a: ArrayLike<number>, w: number) =>
+      Array.prototype.slice.call(a, f * rays * w, (f + 1) * rays * w) as number[];
+    const cg = compositeBackwardTwin(compInputs, {
+      image: slice(g.image, 3),
+      alpha: slice(g.alpha, 1),
+      depth: slice(g.depth, 1),
+      normalImage: slice(g.normalImage, 3),
+    });
+    const dRaw = shadeBackwardTwin(shadeInputs, cg);
+    const mb = mlpBackwardTwin(options.mlp, { params: options.mlpParams, features, dRaw });
+    for (let i = 0; i < mb.dParams.length; i++) mlpGrads![i]! += mb.dParams[i]!;
+    const gg = gridEncodeBackwardTwin(layout, { featureGrads: mb.dFeatures, ...encodeOptions });
+    gg.forEach((k, ki) => {
+      const acc = gridGrads![ki]!;
+      for (let i = 0; i < k.length; i++) acc[i]! += k[i]!;
+    });
+  });
+  return {
+    image,
+    alpha,
+    depth,
+    normalImage,
+    samples,
+    ...(gridGrads === undefined ? {} : { gridGrads }),
+    ...(mlpGrads === undefined ? {} : { mlpGrads }),
+  };
+}
