@@ -1,0 +1,376 @@
+/**
+ * Kernel benchmarks: `deno task bench` (= `deno bench -A tasks/bench.ts`).
+ *
+ * Each kernel is measured as WGSL on the WebGPU device and as its float64 CPU twin,
+ * grouped so that `deno bench` prints the ratio against the twin baseline in one run.
+ * Every WGSL bench group also holds a WGSL run at the twin's batch size, so that the
+ * group ratio compares equal work; the larger WGSL batch is the headline throughput.
+ *
+ * All buffers, pipelines, bind groups and uploads are built once at module load; the
+ * measured WGSL bodies only record, submit and wait for the queue (`gpu.flush()`).
+ * Batch sizes are in the bench names: divide them by the printed time per iteration
+ * for points/s or samples/s (docs/benchmarks.md).
+ *
+ * Backend: `ANIMATE124_BACKEND=gl|vulkan|auto deno task bench`.
+ *
+ * @module
+ */
+import { acquireGpu } from "../kernels/gpu.ts";
+import { chunkFloats, gridLayout, initGridValues } from "../kernels/grid_config.ts";
+import { createGridBuffers, GridEncoder } from "../kernels/grid_encode.ts";
+import { gridEncodeBackwardTwin, gridEncodeTwin } from "../kernels/grid_encode_twin.ts";
+import { initMlpParams, Mlp, mlpLayout } from "../kernels/mlp.ts";
+import { mlpBackwardTwin, mlpForwardTwin } from "../kernels/mlp_twin.ts";
+import { Adam } from "../kernels/adam.ts";
+import { adamStepTwin, type AdamTwinTensor, adamTwinTensor } from "../kernels/adam_twin.ts";
+import { seededRandom } from "../kernels/random.ts";
+
+// ---------------------------------------------------------------------------
+// Sizes
+// ---------------------------------------------------------------------------
+
+/** Keyframe grids of the dynamic stages (SPEC.md). */
+const KEYFRAMES = 64;
+/** Grid-encode batch on the GPU (headline throughput). */
+const GRID_BATCH_GPU = 1 << 16;
+/** Grid-encode batch of the float64 twin, also run on the GPU for the group ratio. */
+const GRID_BATCH_TWIN = 1 << 12;
+/** MLP batch on the GPU (headline throughput). */
+const MLP_BATCH_GPU = 1 << 18;
+/** MLP batch of the float64 twin, also run on the GPU for the group ratio. */
+const MLP_BATCH_TWIN = 1 << 14;
+/** Learning rates of the two Adam groups (grid, MLP). */
+const LR_GRID = 1e-2;
+const LR_MLP = 1e-3;
+
+// Deno.bench runs one warm-up iteration (warmup 0 still runs until 10 ms are spent)
+// and then n + 1 measured iterations for any bench slower than 10 ms.
+const SLOW = { warmup: 0, n: 4 } as const;
+const VERY_SLOW = { warmup: 0, n: 2 } as const;
+
+// ---------------------------------------------------------------------------
+// Setup (once, outside every measured function)
+// ---------------------------------------------------------------------------
+
+const gpu = await acquireGpu();
+console.log(
+  `bench adapter: ${gpu.adapterName} | backend: ${gpu.backend} | Deno ${Deno.version.deno} (V8 ${Deno.version.v8}) | maxStorageBufferBindingSize ${gpu.limits.maxStorageBufferBindingSize}`,
+);
+
+const rand = seededRandom(124);
+
+function uniformArray(length: number, lo: number, hi: number): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = lo + (hi - lo) * rand();
+  return out;
+}
+
+// The 64-keyframe grid with the default 16-level tiled layout.
+const layout = gridLayout({ keyframes: KEYFRAMES }, {
+  maxBindingBytes: gpu.limits.maxStorageBufferBindingSize,
+});
+const gridFloats = Array.from({ length: layout.chunks }, (_, c) => chunkFloats(layout, c));
+const gridParamCount = gridFloats.reduce((a, b) => a + b, 0);
+const gridValues = initGridValues(layout, rand, { copyFirst: false });
+const gridParams = createGridBuffers(gpu, layout, { values: gridValues, label: "grid params" });
+const gridGrads = createGridBuffers(gpu, layout, { label: "grid grads" });
+console.log(
+  `grid: ${KEYFRAMES} keyframes × ${layout.entries} entries × ${layout.config.featuresPerLevel} features, ` +
+    `${gridParamCount} floats (padded) in ${layout.chunks} chunk buffers of ${layout.keyframesPerChunk} keyframes`,
+);
+
+/** Inputs of one grid-encode batch: points, random times, dL/dfeatures (host copies kept for the twin). */
+function gridInputs(n: number) {
+  const points = uniformArray(n * 3, -1, 1);
+  const times = uniformArray(n, 0, 1);
+  const featureGrads = uniformArray(n * layout.outputDim, -1e-3, 1e-3);
+  return {
+    n,
+    points,
+    times,
+    featureGrads,
+    buffers: {
+      points: gpu.createBuffer(points, { label: "points" }),
+      times: gpu.createBuffer(times, { label: "times" }),
+      count: gpu.createBuffer(new Uint32Array([n]), { label: "count" }),
+      features: gpu.createBuffer(n * layout.outputDim * 4, { label: "features" }),
+      featureGrads: gpu.createBuffer(featureGrads, { label: "featureGrads" }),
+    },
+  };
+}
+
+async function gridEncoderFor(io: ReturnType<typeof gridInputs>): Promise<GridEncoder> {
+  return await GridEncoder.create(gpu, layout, {
+    params: gridParams,
+    grads: gridGrads,
+    ...io.buffers,
+    maxPoints: io.n,
+  });
+}
+
+const gridBig = gridInputs(GRID_BATCH_GPU);
+const gridSmall = gridInputs(GRID_BATCH_TWIN);
+const gridEncBig = await gridEncoderFor(gridBig);
+const gridEncSmall = await gridEncoderFor(gridSmall);
+
+// MLP 32 → 64 → 4.
+const mlpShape = mlpLayout({});
+const mlpParams = gpu.createBuffer(initMlpParams({}, rand), { label: "mlp params" });
+const mlpGrads = gpu.createBuffer(mlpShape.size * 4, { label: "mlp grads" });
+
+function mlpInputs(n: number) {
+  const { input, output } = mlpShape.config;
+  const features = uniformArray(n * input, -1e-2, 1e-2);
+  const dRaw = uniformArray(n * output, -1, 1);
+  return {
+    n,
+    features,
+    dRaw,
+    buffers: {
+      features: gpu.createBuffer(features, { label: "mlp features" }),
+      raw: gpu.createBuffer(n * output * 4, { label: "mlp raw" }),
+      count: gpu.createBuffer(new Uint32Array([n]), { label: "mlp count" }),
+      dRaw: gpu.createBuffer(dRaw, { label: "mlp dRaw" }),
+      dFeatures: gpu.createBuffer(n * input * 4, { label: "mlp dFeatures" }),
+    },
+  };
+}
+
+async function mlpFor(io: ReturnType<typeof mlpInputs>): Promise<Mlp> {
+  const b = io.buffers;
+  return await Mlp.create(gpu, {
+    maxBatch: io.n,
+    params: mlpParams,
+    features: b.features,
+    raw: b.raw,
+    count: b.count,
+    backward: { dRaw: b.dRaw, dFeatures: b.dFeatures, grads: mlpGrads },
+  });
+}
+
+const mlpBig = mlpInputs(MLP_BATCH_GPU);
+const mlpSmall = mlpInputs(MLP_BATCH_TWIN);
+const mlpRunBig = await mlpFor(mlpBig);
+const mlpRunSmall = await mlpFor(mlpSmall);
+const mlpHostParams = await gpu.read(mlpParams).then((b) => new Float32Array(b));
+
+// Adam over the full field: both groups, moments owned by the optimiser.
+const adam = await Adam.create(gpu, {
+  groups: [
+    { name: "grid", params: gridParams, grads: gridGrads, floats: gridFloats, lr: LR_GRID },
+    { name: "mlp", params: [mlpParams], grads: [mlpGrads], floats: [mlpShape.size], lr: LR_MLP },
+  ],
+});
+const adamParamCount = gridParamCount + mlpShape.size;
+
+// Adam twin over the same count: one float64 tensor per keyframe plus the MLP. The grid
+// gradient is one shared random array (ArrayLike input, never written by the twin).
+const twinGridGrad = uniformArray(layout.keyframeStride, -1e-3, 1e-3);
+const twinGridTensors: AdamTwinTensor[] = gridValues.map((v) => adamTwinTensor(v));
+gridValues.length = 0; // the twin tensors hold float64 copies now
+const twinMlpTensor = adamTwinTensor(mlpHostParams);
+const twinMlpGrad = uniformArray(mlpShape.size, -1e-3, 1e-3);
+let twinAdamStep = 0;
+
+// Host copies of the grid for the encode twin: the twin tensors' params (float64).
+const twinGridParams = twinGridTensors.map((t) => t.params);
+
+await gpu.flush();
+console.log(
+  `adam: ${adamParamCount} params (${gridParamCount} grid, lr ${LR_GRID}; ${mlpShape.size} mlp, lr ${LR_MLP})`,
+);
+
+// ---------------------------------------------------------------------------
+// Measured bodies
+// ---------------------------------------------------------------------------
+
+function recordPass(body: (pass: GPUComputePassEncoder) => void): void {
+  gpu.submit((encoder) => {
+    const pass = encoder.beginComputePass();
+    body(pass);
+    pass.end();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// 1. Grid encode forward
+// ---------------------------------------------------------------------------
+
+const GRID_FWD = "grid encode fwd (K=64, 16 levels, tiled)";
+
+Deno.bench({
+  name: `grid encode fwd, ${GRID_BATCH_TWIN} points, twin`,
+  group: GRID_FWD,
+  baseline: true,
+  ...SLOW,
+  fn() {
+    gridEncodeTwin(layout, {
+      params: twinGridParams,
+      points: gridSmall.points,
+      times: gridSmall.times,
+    });
+  },
+});
+
+Deno.bench({
+  name: `grid encode fwd, ${GRID_BATCH_TWIN} points, WGSL`,
+  group: GRID_FWD,
+  async fn() {
+    recordPass((pass) => gridEncSmall.encodeForward(pass));
+    await gpu.flush();
+  },
+});
+
+Deno.bench({
+  name: `grid encode fwd, ${GRID_BATCH_GPU} points, WGSL`,
+  group: GRID_FWD,
+  ...SLOW,
+  async fn() {
+    recordPass((pass) => gridEncBig.encodeForward(pass));
+    await gpu.flush();
+  },
+});
+
+// ---------------------------------------------------------------------------
+// 2. Grid encode forward + backward. The WGSL backward scatters into the grid
+// gradients without clearing them (the Adam step or its zeroGrads does that in
+// training); the twin allocates its 64 float64 gradient grids on every call.
+// ---------------------------------------------------------------------------
+
+const GRID_FWD_BWD = "grid encode fwd+bwd (K=64, 16 levels, tiled)";
+
+Deno.bench({
+  name: `grid encode fwd+bwd, ${GRID_BATCH_TWIN} points, twin`,
+  group: GRID_FWD_BWD,
+  baseline: true,
+  ...SLOW,
+  fn() {
+    gridEncodeTwin(layout, {
+      params: twinGridParams,
+      points: gridSmall.points,
+      times: gridSmall.times,
+    });
+    gridEncodeBackwardTwin(layout, {
+      points: gridSmall.points,
+      times: gridSmall.times,
+      featureGrads: gridSmall.featureGrads,
+    });
+  },
+});
+
+Deno.bench({
+  name: `grid encode fwd+bwd, ${GRID_BATCH_TWIN} points, WGSL`,
+  group: GRID_FWD_BWD,
+  async fn() {
+    recordPass((pass) => {
+      gridEncSmall.encodeForward(pass);
+      gridEncSmall.encodeBackward(pass);
+    });
+    await gpu.flush();
+  },
+});
+
+Deno.bench({
+  name: `grid encode fwd+bwd, ${GRID_BATCH_GPU} points, WGSL`,
+  group: GRID_FWD_BWD,
+  ...SLOW,
+  async fn() {
+    recordPass((pass) => {
+      gridEncBig.encodeForward(pass);
+      gridEncBig.encodeBackward(pass);
+    });
+    await gpu.flush();
+  },
+});
+
+// ---------------------------------------------------------------------------
+// 3. MLP 32 → 64 → 4 forward + backward (parameter gradients cleared each step,
+// as a training step does).
+// ---------------------------------------------------------------------------
+
+const MLP_GROUP = "mlp 32→64→4 fwd+bwd";
+
+Deno.bench({
+  name: `mlp fwd+bwd, ${MLP_BATCH_TWIN} samples, twin`,
+  group: MLP_GROUP,
+  baseline: true,
+  ...SLOW,
+  fn() {
+    mlpForwardTwin({}, { params: mlpHostParams, features: mlpSmall.features });
+    mlpBackwardTwin({}, {
+      params: mlpHostParams,
+      features: mlpSmall.features,
+      dRaw: mlpSmall.dRaw,
+    });
+  },
+});
+
+function mlpStep(mlp: Mlp): void {
+  gpu.submit((encoder) => {
+    encoder.clearBuffer(mlpGrads);
+    const pass = encoder.beginComputePass();
+    mlp.encodeForward(pass);
+    mlp.encodeBackward(pass);
+    pass.end();
+  });
+}
+
+Deno.bench({
+  name: `mlp fwd+bwd, ${MLP_BATCH_TWIN} samples, WGSL`,
+  group: MLP_GROUP,
+  async fn() {
+    mlpStep(mlpRunSmall);
+    await gpu.flush();
+  },
+});
+
+Deno.bench({
+  name: `mlp fwd+bwd, ${MLP_BATCH_GPU} samples, WGSL`,
+  group: MLP_GROUP,
+  ...SLOW,
+  async fn() {
+    mlpStep(mlpRunBig);
+    await gpu.flush();
+  },
+});
+
+// ---------------------------------------------------------------------------
+// 4. One Adam step over the full 64-keyframe field plus the MLP (two groups).
+// ---------------------------------------------------------------------------
+
+const ADAM_GROUP = `adam step, ${adamParamCount} params`;
+
+Deno.bench({
+  name: `adam step, ${adamParamCount} params, twin`,
+  group: ADAM_GROUP,
+  baseline: true,
+  ...VERY_SLOW,
+  fn() {
+    twinAdamStep++;
+    for (const t of twinGridTensors) {
+      adamStepTwin(t, twinGridGrad, { step: twinAdamStep, lr: LR_GRID });
+    }
+    adamStepTwin(twinMlpTensor, twinMlpGrad, { step: twinAdamStep, lr: LR_MLP });
+  },
+});
+
+Deno.bench({
+  name: `adam step, ${adamParamCount} params, WGSL`,
+  group: ADAM_GROUP,
+  ...SLOW,
+  async fn() {
+    recordPass((pass) => adam.encodeStep(pass));
+    await gpu.flush();
+  },
+});
+
+// ---------------------------------------------------------------------------
+// 5. RENDER FORWARD + BACKWARD — reserved.
+//
+// To be added by the engineer writing kernels/clip_renderer.ts: the render
+// forward+backward of a 16-frame 128×128 clip (16·128·128 = 262,144 rays), WGSL
+// against its twin where feasible, in its own `group`. Same rules as above: build the
+// renderer, buffers and bind groups once at module load, and let the measured body
+// only record, submit and `await gpu.flush()`. Name it e.g.
+// "render fwd+bwd, 16×128×128 clip, WGSL" so the ray count is in the name.
+// ---------------------------------------------------------------------------
