@@ -111,7 +111,7 @@ for (const shading of ["albedo", "lambertian"] as const) {
       });
       assert.deepEqual([stats[0], stats[4]], twin.samples, "samples per frame");
       assert.ok(twin.samples[0]! > 100, "the march emits samples");
-    assert.ok(Math.max(...alpha) - Math.min(...alpha) > 0.1, "alpha varies");
+      assert.ok(Math.max(...alpha) - Math.min(...alpha) > 0.1, "alpha varies");
       assertClose(image, twin.image, { rtol: 1e-3, atol: 1e-4, label: "image" });
       assertClose(alpha, twin.alpha, { rtol: 1e-3, atol: 1e-4, label: "alpha" });
       assertClose(depth, twin.depth, { rtol: 1e-3, atol: 1e-4, label: "depth" });

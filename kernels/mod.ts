@@ -1,0 +1,51 @@
+/**
+ * The core engine: a WebGPU runtime and the WGSL kernels of the keyframed 4D radiance
+ * field, forward and backward, each with a float64 twin.
+ *
+ * @example Render the reference view of a fresh field
+ * ```ts
+ * import { acquireGpu, ClipRenderer, Field, orbitCamera, OccupancyUpdater, REFERENCE_POSE } from "./mod.ts";
+ * import { seededRandom } from "./random.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const field = await Field.create(gpu, { grid: { levels: 4, log2TableSize: 12 } });
+ * const occupancy = await OccupancyUpdater.create(gpu, field, { res: 16, slices: 1 });
+ * occupancy.update(0, seededRandom(0));
+ * const renderer = await ClipRenderer.create(gpu, field, {
+ *   width: 16, height: 16, maxFrames: 1, occupancy: occupancy.grid, dt: 0.05,
+ * });
+ * renderer.forward([{ camera: orbitCamera(REFERENCE_POSE, { width: 16, height: 16 }), time: 0 }]);
+ * console.log(new Float32Array(await gpu.read(renderer.clip.image)).length); // 768
+ * gpu.destroy();
+ * ```
+ *
+ * @module
+ */
+export { acquireGpu, type AcquireGpuOptions, type BufferRange, Gpu } from "./gpu.ts";
+export {
+  DEFAULT_GRID,
+  type GridConfig,
+  type GridLayout,
+  gridLayout,
+  type IndexMode,
+  resolveGridConfig,
+} from "./grid_config.ts";
+export { type Camera, orbitCamera, type OrbitPose, REFERENCE_POSE } from "./camera.ts";
+export { Field, type FieldOptions } from "./field.ts";
+export { FieldEval, type FieldEvalOptions } from "./field_eval.ts";
+export {
+  type ClipBuffers,
+  type ClipFrame,
+  type ClipGrads,
+  ClipRenderer,
+  type ClipRendererOptions,
+  type RenderSettings,
+} from "./clip_renderer.ts";
+export { OccupancyUpdater } from "./occupancy_updater.ts";
+export { OccupancyGrid } from "./occupancy.ts";
+export { Adam, type AdamGroup, type AdamOptions, DEFAULT_ADAM } from "./adam.ts";
+export { TimeTv } from "./time_tv.ts";
+export { GridEncoder } from "./grid_encode.ts";
+export { DEFAULT_MLP, Mlp, type MlpConfig } from "./mlp.ts";
+export type { ShadingMode } from "./shade_twin.ts";
+export { renderClipTwin } from "./render_twin.ts";
+export { seededNormal, seededRandom } from "./random.ts";
