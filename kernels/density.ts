@@ -24,7 +24,7 @@ import { requireInt } from "./validate.ts";
  *   maxPoints: 1,
  * });
  * gpu.submit((e) => { const p = e.beginComputePass(); d.encode(p); p.end(); });
- * console.log(new Float32Array(await gpu.read(sigma))[0] > 1);
+ * console.log(new Float32Array(await gpu.read(sigma))[0]! > 1);
  * gpu.destroy();
  * ```
  */

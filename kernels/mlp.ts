@@ -250,15 +250,16 @@ interface BackwardPasses {
  * import { initMlpParams, Mlp } from "./mlp.ts";
  * import { seededRandom } from "./random.ts";
  * const gpu = await acquireGpu({ log: null });
+ * const raw = gpu.createBuffer(2 * 4 * 4);
  * const mlp = await Mlp.create(gpu, {
  *   maxBatch: 2,
  *   params: gpu.createBuffer(initMlpParams({}, seededRandom(1))),
  *   features: gpu.createBuffer(new Float32Array(64).fill(0.5)),
- *   raw: gpu.createBuffer(2 * 4 * 4),
+ *   raw,
  *   count: gpu.createBuffer(new Uint32Array([2])),
  * });
  * gpu.submit((e) => { const p = e.beginComputePass(); mlp.encodeForward(p); p.end(); });
- * console.log(new Float32Array(await gpu.read(mlp.buffers.raw)).length); // 8
+ * console.log(new Float32Array(await gpu.read(raw)).length); // 8
  * gpu.destroy();
  * ```
  */

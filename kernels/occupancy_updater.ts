@@ -25,7 +25,7 @@ import { occupancySliceTimes } from "./occupancy_twin.ts";
  * const occ = await OccupancyUpdater.create(gpu, field, { res: 8, slices: 1 });
  * occ.update(0, seededRandom(1));
  * const [mean] = new Float32Array(await gpu.read(occ.grid.stats));
- * console.log(mean > 0);
+ * console.log(mean! > 0);
  * gpu.destroy();
  * ```
  */
