@@ -67,6 +67,8 @@ export class Gpu {
   #staging: GPUBuffer[] = [];
   #lost: string | null = null;
   #uncaptured: string[] = [];
+  #liveBytes = 0;
+  #peakBytes = 0;
 
   constructor(device: GPUDevice, adapterName: string, backend: string) {
     this.device = device;
@@ -82,6 +84,36 @@ export class Gpu {
       const message = (event as GPUUncapturedErrorEvent).error.message;
       this.#uncaptured.push(message);
     });
+  }
+
+  /**
+   * Bytes held by buffers created through this object and not yet destroyed, and the
+   * most ever held at once (staging buffers included).
+   */
+  get memory(): { liveBytes: number; peakBytes: number } {
+    return { liveBytes: this.#liveBytes, peakBytes: this.#peakBytes };
+  }
+
+  /** Forgets the peak, e.g. before measuring one preset. */
+  resetPeakMemory(): void {
+    this.#peakBytes = this.#liveBytes;
+  }
+
+  #track(buffer: GPUBuffer): GPUBuffer {
+    const size = buffer.size;
+    this.#liveBytes += size;
+    this.#peakBytes = Math.max(this.#peakBytes, this.#liveBytes);
+    const destroy = buffer.destroy.bind(buffer);
+    let alive = true;
+    // Counting at destroy time keeps the figure exact without a registry of buffers.
+    buffer.destroy = () => {
+      if (alive) {
+        alive = false;
+        this.#liveBytes -= size;
+      }
+      destroy();
+    };
+    return buffer;
   }
 
   /** Limits granted to the device. */
@@ -189,12 +221,12 @@ export class Gpu {
       );
     }
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const buffer = this.device.createBuffer({
+    const buffer = this.#track(this.device.createBuffer({
       size,
       usage,
       label: options.label ?? "buffer",
       mappedAtCreation: typeof sizeOrData !== "number",
-    });
+    }));
     if (typeof sizeOrData !== "number") {
       const view = sizeOrData;
       new Uint8Array(buffer.getMappedRange()).set(
@@ -207,11 +239,11 @@ export class Gpu {
 
   /** Creates a uniform buffer of `bytes` (rounded up to 16). */
   createUniform(bytes: number, label = "uniform"): GPUBuffer {
-    return this.device.createBuffer({
+    return this.#track(this.device.createBuffer({
       size: Math.max(16, Math.ceil(bytes / 16) * 16),
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       label,
-    });
+    }));
   }
 
   /** Writes `data` into `buffer` at `byteOffset` through the queue. */
@@ -237,11 +269,13 @@ export class Gpu {
     const length = range.byteLength ?? buffer.size - offset;
     const size = Math.max(4, Math.ceil(length / 4) * 4);
     const index = this.#staging.findIndex((b) => b.size >= size && b.size <= size * 4);
-    const staging = index >= 0 ? this.#staging.splice(index, 1)[0]! : this.device.createBuffer({
-      size,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      label: "staging",
-    });
+    const staging = index >= 0 ? this.#staging.splice(index, 1)[0]! : this.#track(
+      this.device.createBuffer({
+        size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        label: "staging",
+      }),
+    );
     const encoder = this.device.createCommandEncoder();
     encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
     this.device.queue.submit([encoder.finish()]);

@@ -24,6 +24,11 @@ export interface NormalPointsBuffers {
   times?: GPUBuffer;
   /** Output `[7][S]` times; required when `times` is given. */
   pointTimes?: GPUBuffer;
+  /**
+   * Blocks to emit and count: 7 (default), or 1 for renders without normals (albedo
+   * shading), so the field is evaluated at the samples only.
+   */
+  blocks?: 1 | 7;
 }
 
 /**
@@ -67,8 +72,12 @@ export class NormalPoints {
     if (hasTimes !== (buffers.pointTimes !== undefined)) {
       throw new Error("Invalid option pointTimes: give both times and pointTimes, or neither");
     }
+    const blocks = buffers.blocks ?? FD_BLOCKS;
+    if (blocks !== 1 && blocks !== FD_BLOCKS) {
+      throw new RangeError(`Invalid option blocks: expected 1 or ${FD_BLOCKS}, got ${blocks}`);
+    }
     const pipeline = await gpu.pipeline("normal_points", {
-      constants: { HAS_TIMES: hasTimes ? 1 : 0 },
+      constants: { HAS_TIMES: hasTimes ? 1 : 0, EVAL_BLOCKS: blocks },
     });
     // Without times the kernel never touches these bindings, but the layout still has them.
     const owned: GPUBuffer[] = [];

@@ -16,6 +16,9 @@ const BLOCKS: u32 = 7u;
 
 // Whether per-sample times come in; when false the time bindings get 4-byte dummies.
 override HAS_TIMES: bool = false;
+// Blocks emitted and counted: 7, or 1 (the samples only) for renders that need no
+// normals (albedo shading), which then evaluate the field 7 times less.
+override EVAL_BLOCKS: u32 = 7u;
 
 @group(0) @binding(0) var<storage, read> count: array<u32>;
 @group(0) @binding(1) var<storage, read> positions: array<f32>;
@@ -38,8 +41,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
   let j = gid.x + gid.y * nwg.x * WG;
   let s = count[0];
   // Thread 0 publishes 7*S even when S is zero (callers dispatch at least one group).
-  if (j == 0u) { out_count[0] = s * BLOCKS; }
-  if (j >= s * BLOCKS) { return; }
+  if (j == 0u) { out_count[0] = s * EVAL_BLOCKS; }
+  if (j >= s * EVAL_BLOCKS) { return; }
   let block = j / s;
   let i = j - block * s;
   let p = vec3<f32>(positions[3u * i], positions[3u * i + 1u], positions[3u * i + 2u]);

@@ -58,3 +58,17 @@ Deno.test("workgroup grids stay inside the per-dimension limit", () => {
   const [x, y] = workgroupGrid(70000 * 64, 64);
   assert.ok(x <= 65535 && x * y >= 70000);
 });
+
+Deno.test("memory accounting follows creation and destruction", GPU_TEST, async () => {
+  const gpu = await testGpu();
+  const before = gpu.memory.liveBytes;
+  const a = gpu.createBuffer(1000);
+  const b = gpu.createUniform(20);
+  assert.equal(gpu.memory.liveBytes - before, 1000 + 32);
+  assert.ok(gpu.memory.peakBytes >= gpu.memory.liveBytes);
+  a.destroy();
+  a.destroy();
+  assert.equal(gpu.memory.liveBytes - before, 32);
+  b.destroy();
+  assert.equal(gpu.memory.liveBytes, before);
+});
