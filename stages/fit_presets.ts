@@ -1,0 +1,172 @@
+/**
+ * Size presets of {@linkcode fit}: `tiny` for a CPU adapter (llvmpipe, lavapipe,
+ * SwiftShader), `default` for a GPU with the sizes of SPEC.md.
+ *
+ * @module
+ */
+import type { Gpu } from "../kernels/gpu.ts";
+
+/** Names of the presets. */
+export const FIT_PRESETS = ["tiny", "default"] as const;
+/** A preset name. */
+export type FitPresetName = typeof FIT_PRESETS[number];
+
+/** Every tunable of a fit, with the preset supplying the defaults. */
+export interface FitSettings {
+  /** Optimisation steps. */
+  iterations: number;
+  /** Side of the square training renders, pixels. */
+  resolution: number;
+  /** Frames (camera + time) rendered per step. */
+  framesPerIteration: number;
+  /** Grid levels L. */
+  levels: number;
+  /** log2 of the largest table per level. */
+  log2TableSize: number;
+  /** Coarsest grid resolution. */
+  baseResolution: number;
+  /** Finest grid resolution. */
+  finestResolution: number;
+  /** Keyframe grids K (SPEC.md: 64), at t_k = k/(K−1). */
+  keyframes: number;
+  /** MLP hidden width (SPEC.md: 64). */
+  mlpHidden: number;
+  /** Occupancy cells per axis (SPEC.md: 128). */
+  occupancyRes: number;
+  /** Occupancy time slices (SPEC.md: 16). */
+  occupancySlices: number;
+  /** Occupancy update interval in steps (SPEC.md §3.2: 16, at step % 16 == 0). */
+  occupancyInterval: number;
+  /** Marching step (SPEC.md: 2√3/1024). */
+  dt: number;
+  /** Adam learning rate of the grids (SPEC.md §5.3: 1e-2). */
+  lrGrid: number;
+  /** Adam learning rate of the MLP (1e-3). */
+  lrMlp: number;
+  /** Weight λ of the time TV (SPEC.md §2.2: 0.1). */
+  timeTvWeight: number;
+  /** Fresh uniform points per time-TV evaluation (SPEC.md: 100,000). */
+  timeTvPoints: number;
+  /** Weight of the alpha-vs-ground-truth term of the image loss. */
+  alphaWeight: number;
+  /** Ground-truth anti-aliasing: k×k sub-rays per pixel. */
+  gtSubsamples: number;
+  /** Loss read-back interval: losses sit in a GPU ring buffer of this many steps. */
+  logEvery: number;
+  /** Checkpoint interval in steps (0: only at the end). */
+  checkpointEvery: number;
+  /** Held-out azimuths (θ = 90°). */
+  evalViews: number;
+  /** Held-out times per azimuth. */
+  evalTimes: number;
+  /** Side of the held-out renders (0: same as `resolution`). */
+  evalResolution: number;
+  /** Side of the exported turntable frames. */
+  exportSize: number;
+  /** Times per turntable view (SPEC.md §7: 64). */
+  exportTimes: number;
+  /** Turntable azimuths (SPEC.md §7: 10). */
+  exportViews: number;
+  /** Seed of the initialisation and of the random stream. */
+  seed: number;
+}
+
+/**
+ * The presets. `tiny` is sized for about five minutes per scene on a 2-core CPU with
+ * Mesa's llvmpipe: 32² renders, a 6-level grid of 8 keyframes, a 32³×4 occupancy grid and
+ * a coarser marching step; `default` follows SPEC.md (64 keyframes, 16-level tiled grid,
+ * 128² renders, 128³×16 occupancy).
+ *
+ * @example
+ * ```ts
+ * import { FIT_PRESET_SETTINGS } from "./fit_presets.ts";
+ * console.log(FIT_PRESET_SETTINGS.default.keyframes); // 64
+ * ```
+ */
+export const FIT_PRESET_SETTINGS: Readonly<Record<FitPresetName, Readonly<FitSettings>>> = Object
+  .freeze({
+    tiny: Object.freeze({
+      iterations: 200,
+      resolution: 32,
+      framesPerIteration: 1,
+      levels: 6,
+      log2TableSize: 14,
+      baseResolution: 16,
+      finestResolution: 128,
+      keyframes: 8,
+      mlpHidden: 64,
+      occupancyRes: 32,
+      occupancySlices: 4,
+      occupancyInterval: 16,
+      dt: (2 * Math.sqrt(3)) / 256,
+      lrGrid: 1e-2,
+      lrMlp: 1e-3,
+      timeTvWeight: 0.1,
+      timeTvPoints: 4096,
+      alphaWeight: 0.1,
+      gtSubsamples: 2,
+      logEvery: 10,
+      checkpointEvery: 100,
+      evalViews: 5,
+      evalTimes: 8,
+      evalResolution: 0,
+      exportSize: 48,
+      exportTimes: 16,
+      exportViews: 10,
+      seed: 0,
+    }),
+    default: Object.freeze({
+      iterations: 10000,
+      resolution: 128,
+      framesPerIteration: 4,
+      levels: 16,
+      log2TableSize: 16,
+      baseResolution: 16,
+      finestResolution: 2048,
+      keyframes: 64,
+      mlpHidden: 64,
+      occupancyRes: 128,
+      occupancySlices: 16,
+      occupancyInterval: 16,
+      dt: (2 * Math.sqrt(3)) / 1024,
+      lrGrid: 1e-2,
+      lrMlp: 1e-3,
+      timeTvWeight: 0.1,
+      timeTvPoints: 100_000,
+      alphaWeight: 0.1,
+      gtSubsamples: 2,
+      logEvery: 50,
+      checkpointEvery: 1000,
+      evalViews: 10,
+      evalTimes: 16,
+      evalResolution: 0,
+      exportSize: 400,
+      exportTimes: 64,
+      exportViews: 10,
+      seed: 0,
+    }),
+  });
+
+const CPU_ADAPTERS = /llvmpipe|lavapipe|swiftshader/i;
+
+/**
+ * Picks `tiny` for a software adapter (llvmpipe, lavapipe, SwiftShader, or one the
+ * adapter info calls a fallback adapter), `default` otherwise.
+ *
+ * @param gpu the device the fit will run on
+ * @param options `isFallbackAdapter` from the adapter info, when the caller has it
+ * @returns the preset name
+ *
+ * @example
+ * ```ts
+ * import { presetForAdapter } from "./fit_presets.ts";
+ * console.log(presetForAdapter({ adapterName: "llvmpipe (LLVM 15.0.6, 256 bits)" })); // tiny
+ * ```
+ */
+export function presetForAdapter(
+  gpu: Pick<Gpu, "adapterName">,
+  options: { isFallbackAdapter?: boolean } = {},
+): FitPresetName {
+  if (options.isFallbackAdapter === true) return "tiny";
+  return CPU_ADAPTERS.test(gpu.adapterName) ? "tiny" : "default";
+}
