@@ -24,6 +24,11 @@ import { mlpBackwardTwin, mlpForwardTwin } from "../kernels/mlp_twin.ts";
 import { Adam } from "../kernels/adam.ts";
 import { adamStepTwin, type AdamTwinTensor, adamTwinTensor } from "../kernels/adam_twin.ts";
 import { seededRandom } from "../kernels/random.ts";
+import { orbitCamera } from "../kernels/camera.ts";
+import { type ClipFrame, ClipRenderer } from "../kernels/clip_renderer.ts";
+import { Field } from "../kernels/field.ts";
+import { OccupancyUpdater } from "../kernels/occupancy_updater.ts";
+import { renderClipTwin } from "../kernels/render_twin.ts";
 
 // ---------------------------------------------------------------------------
 // Sizes
@@ -379,12 +384,87 @@ Deno.bench({
 });
 
 // ---------------------------------------------------------------------------
-// 5. RENDER FORWARD + BACKWARD — reserved.
-//
-// To be added by the engineer writing kernels/clip_renderer.ts: the render
-// forward+backward of a 16-frame 128×128 clip (16·128·128 = 262,144 rays), WGSL
-// against its twin where feasible, in its own `group`. Same rules as above: build the
-// renderer, buffers and bind groups once at module load, and let the measured body
-// only record, submit and `await gpu.flush()`. Name it e.g.
-// "render fwd+bwd, 16×128×128 clip, WGSL" so the ray count is in the name.
+// 5. RENDER FORWARD + BACKWARD of a clip through the 64-keyframe field
 // ---------------------------------------------------------------------------
+
+// A fresh field after one occupancy update: the blob keeps a sphere of radius ≈ 0.34
+// occupied, which is what the first steps of a stage march through. On a software
+// adapter the full 16×128² clip takes tens of minutes, so it benches 2 frames of 32².
+const RENDER = software ? { frames: 2, size: 32 } : { frames: 16, size: 128 };
+/** Size the float64 twin renders, also run on the GPU for the group ratio. */
+const RENDER_TWIN = { frames: 1, size: 16 };
+const RENDER_GROUP = "render fwd+bwd";
+
+const renderField = await Field.create(gpu, { grid: { keyframes: KEYFRAMES }, seed: 3 });
+const renderOcc = await OccupancyUpdater.create(gpu, renderField, { res: 128, slices: 16 });
+renderOcc.update(0, seededRandom(5));
+
+function clipFrames(frames: number, size: number): ClipFrame[] {
+  return Array.from({ length: frames }, (_, f) => ({
+    camera: orbitCamera({ radius: 1.8, thetaDeg: 90, phiDeg: f * 7, fovyDeg: 40 }, {
+      width: size,
+      height: size,
+    }),
+    time: f / 16,
+  }));
+}
+
+async function renderBench(clip: { frames: number; size: number }) {
+  const renderer = await ClipRenderer.create(gpu, renderField, {
+    width: clip.size,
+    height: clip.size,
+    maxFrames: clip.frames,
+    occupancy: renderOcc.grid,
+  });
+  const rays = clip.frames * clip.size * clip.size;
+  gpu.upload(renderer.grads.image, uniformArray(rays * 3, -1e-3, 1e-3));
+  gpu.upload(renderer.grads.alpha, uniformArray(rays, -1e-3, 1e-3));
+  return { renderer, frames: clipFrames(clip.frames, clip.size) };
+}
+
+const renderMain = await renderBench(RENDER);
+const renderSmall = await renderBench(RENDER_TWIN);
+const renderSettings = { shading: "lambertian", ambient: 0.5 } as const;
+const renderValues = await renderField.read();
+const renderOccBits = new Uint32Array(await gpu.read(renderOcc.grid.bits));
+const twinFrames = clipFrames(RENDER_TWIN.frames, RENDER_TWIN.size);
+const twinRays = RENDER_TWIN.frames * RENDER_TWIN.size ** 2;
+const renderTwinGrads = {
+  image: uniformArray(twinRays * 3, -1e-3, 1e-3),
+  alpha: uniformArray(twinRays, -1e-3, 1e-3),
+  depth: new Float32Array(twinRays),
+  normalImage: new Float32Array(twinRays * 3),
+};
+
+Deno.bench({
+  name: `render fwd+bwd, ${RENDER_TWIN.frames}×${RENDER_TWIN.size}² clip, twin`,
+  group: RENDER_GROUP,
+  baseline: true,
+  ...VERY_SLOW,
+  fn() {
+    renderClipTwin(twinFrames, {
+      ...renderSettings,
+      layout: renderField.layout,
+      mlp: renderField.mlpLayout.config,
+      grid: renderValues.grid,
+      mlpParams: renderValues.mlp,
+      occupancy: { bits: renderOccBits, res: 128, slices: 16 },
+      grads: renderTwinGrads,
+    });
+  },
+});
+
+
+for (const [clip, r] of [[RENDER_TWIN, renderSmall], [RENDER, renderMain]] as const) {
+  Deno.bench({
+    name: `render fwd+bwd, ${clip.frames}×${clip.size}² clip, WGSL`,
+    group: RENDER_GROUP,
+    ...(software ? VERY_SLOW : SLOW),
+    async fn() {
+      gpu.submit((e) => renderField.encodeZeroGrads(e));
+      r.renderer.forward(r.frames, renderSettings);
+      r.renderer.backward(r.frames, renderSettings);
+      await gpu.flush();
+    },
+  });
+}
