@@ -391,12 +391,17 @@ Deno.bench({
 // occupied, which is what the first steps of a stage march through. On a software
 // adapter the full 16×128² clip takes tens of minutes, so it benches 2 frames of 32².
 const RENDER = software ? { frames: 2, size: 32 } : { frames: 16, size: 128 };
+/** Occupancy resolution: SPEC.md's 128³ per slice costs 33.5 M field evaluations an update. */
+const RENDER_OCC_RES = software ? 32 : 128;
 /** Size the float64 twin renders, also run on the GPU for the group ratio. */
 const RENDER_TWIN = { frames: 1, size: 16 };
 const RENDER_GROUP = "render fwd+bwd";
 
 const renderField = await Field.create(gpu, { grid: { keyframes: KEYFRAMES }, seed: 3 });
-const renderOcc = await OccupancyUpdater.create(gpu, renderField, { res: 128, slices: 16 });
+const renderOcc = await OccupancyUpdater.create(gpu, renderField, {
+  res: RENDER_OCC_RES,
+  slices: 16,
+});
 renderOcc.update(0, seededRandom(5));
 
 function clipFrames(frames: number, size: number): ClipFrame[] {
@@ -448,12 +453,11 @@ Deno.bench({
       mlp: renderField.mlpLayout.config,
       grid: renderValues.grid,
       mlpParams: renderValues.mlp,
-      occupancy: { bits: renderOccBits, res: 128, slices: 16 },
+      occupancy: { bits: renderOccBits, res: RENDER_OCC_RES, slices: 16 },
       grads: renderTwinGrads,
     });
   },
 });
-
 
 for (const [clip, r] of [[RENDER_TWIN, renderSmall], [RENDER, renderMain]] as const) {
   Deno.bench({
