@@ -10,7 +10,8 @@
 import { parseArgs } from "node:util";
 import { acquireGpu } from "../kernels/gpu.ts";
 
-const USAGE = `Usage: deno task animate [--image FILE] [--prompt TEXT] [--scene FILE.yaml] [--out DIR]
+const USAGE =
+  `Usage: deno task animate [--image FILE] [--prompt TEXT] [--scene FILE.yaml] [--out DIR]
 
 The Animate124 stages are not implemented yet. What runs today:
   deno task test    the kernel contract suite (WGSL against float64 twins)
