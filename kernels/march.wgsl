@@ -49,17 +49,7 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> ts: array<f32>;
 @group(0) @binding(9) var<storage, read_write> ray_index: array<u32>;
 
-// PCG hash, bit-identical to occupancy.wgsl and occupancy_twin.ts `pcgHash`.
-fn pcg(x: u32) -> u32 {
-  let state = x * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
-fn hash_uniform(seed: u32, step: u32, a: u32, b: u32) -> f32 {
-  let h = pcg(pcg(pcg(pcg(b) ^ a) ^ step) ^ seed);
-  return f32(h >> 8u) * (1.0 / 16777216.0);
-}
+#include "hash_uniform"
 
 const PERTURB_STREAM: u32 = 0x9e3779b9u;
 const TINY: f32 = 1e-9;
