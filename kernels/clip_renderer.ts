@@ -16,6 +16,7 @@ import { Composite } from "./composite.ts";
 import type { Field } from "./field.ts";
 import { FieldEval } from "./field_eval.ts";
 import type { Gpu } from "./gpu.ts";
+import { IndirectArgs } from "./indirect_args.ts";
 import { RayMarcher } from "./march.ts";
 import { NormalPoints } from "./normal_points.ts";
 import type { OccupancyGrid } from "./occupancy.ts";
@@ -108,6 +109,9 @@ interface FrameParts {
   sampleTimes: SampleTimes;
   normalPoints: NormalPoints;
   fieldEval: FieldEval;
+  /** Dispatch sizes from the marcher's sample count S: per sample, and per FD point (7·S). */
+  sampleArgs: IndirectArgs;
+  pointArgs: IndirectArgs;
   shade: Shade;
   composite: Composite;
   frameTime: GPUBuffer;
@@ -232,6 +236,12 @@ export class ClipRenderer {
     const fdPoints = buf(capacity * 7 * 12, "fd points");
     const fdTimes = buf(capacity * 7 * 4, "fd times");
     const fdCount = buf(4, "fd count");
+    // Per-sample work is dispatched for the samples the marcher emitted, not the capacity.
+    const sampleArgs = await IndirectArgs.create(gpu, march.count, { workgroupSize: 64 });
+    const pointArgs = await IndirectArgs.create(gpu, march.count, {
+      workgroupSize: 64,
+      multiplier: 7,
+    });
     const normalPoints = await NormalPoints.create(gpu, {
       count: march.count,
       positions: march.positions,
@@ -246,7 +256,7 @@ export class ClipRenderer {
     const fieldEval = await FieldEval.create(gpu, field, {
       points: fdPoints,
       times: fdTimes,
-      count: fdCount,
+      count: pointArgs.scaled,
       raw,
       dRaw,
       maxPoints: capacity * 7,
@@ -332,6 +342,8 @@ export class ClipRenderer {
         sampleTimes,
         normalPoints,
         fieldEval,
+        sampleArgs,
+        pointArgs,
         shade,
         composite,
         frameTime,
@@ -385,7 +397,7 @@ export class ClipRenderer {
         const pass = encoder.beginComputePass({ label: "render backward" });
         this.#encodeForward(pass);
         p.composite.encodeBackward(pass);
-        p.shade.encodeBackward(pass, this.capacity);
+        p.shade.encodeBackwardIndirect(pass, p.sampleArgs.args);
         p.fieldEval.encodeBackward(pass);
         pass.end();
       });
@@ -427,10 +439,12 @@ export class ClipRenderer {
     const p = this.#p;
     p.rays.encode(pass);
     p.march.encode(pass);
+    p.sampleArgs.encode(pass);
+    p.pointArgs.encode(pass);
     p.sampleTimes.encode(pass);
-    p.normalPoints.encode(pass, this.capacity);
+    p.normalPoints.encodeIndirect(pass, p.pointArgs.args);
     p.fieldEval.encodeForward(pass);
-    p.shade.encodeForward(pass, this.capacity);
+    p.shade.encodeForwardIndirect(pass, p.sampleArgs.args);
     p.composite.encodeForward(pass);
   }
 
@@ -452,6 +466,8 @@ export class ClipRenderer {
     p.march.destroy();
     p.normalPoints.destroy();
     p.fieldEval.destroy();
+    p.sampleArgs.destroy();
+    p.pointArgs.destroy();
     p.shade.destroy();
     p.composite.destroy();
     for (const b of p.owned) b.destroy();

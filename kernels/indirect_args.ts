@@ -60,4 +60,10 @@ export class IndirectArgs {
     pass.setBindGroup(0, this.#group);
     pass.dispatchWorkgroups(1);
   }
+
+  /** Frees the two buffers this object owns. */
+  destroy(): void {
+    this.args.destroy();
+    this.scaled.destroy();
+  }
 }
