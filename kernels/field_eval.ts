@@ -135,6 +135,9 @@ export class FieldEval {
           features,
           raw,
           count,
+          // On a CPU adapter every backward workgroup costs a weight load and a partials
+          // row whether or not it gets samples, so a few workgroups per core are faster.
+          ...(gpu.software ? { groups: Math.min(16, Math.ceil(n / 32)) } : {}),
           ...(backward === undefined ? {} : { backward }),
         }),
       );

@@ -63,6 +63,8 @@ export class Gpu {
   readonly backend: string;
   /** Whether `shader-f16` was enabled on the device. */
   readonly f16: boolean;
+  /** Whether the adapter runs on the CPU (llvmpipe, lavapipe, SwiftShader, fallback adapters). */
+  readonly software: boolean;
   #pipelines = new Map<string, Promise<GPUComputePipeline>>();
   #staging: GPUBuffer[] = [];
   #lost: string | null = null;
@@ -70,10 +72,11 @@ export class Gpu {
   #liveBytes = 0;
   #peakBytes = 0;
 
-  constructor(device: GPUDevice, adapterName: string, backend: string) {
+  constructor(device: GPUDevice, adapterName: string, backend: string, software = false) {
     this.device = device;
     this.adapterName = adapterName;
     this.backend = backend;
+    this.software = software || /llvmpipe|lavapipe|swiftshader/i.test(adapterName);
     this.f16 = device.features.has("shader-f16");
     device.lost.then((info) => {
       if (info.reason === "destroyed") return;
@@ -440,5 +443,5 @@ export async function acquireGpu(options: AcquireGpuOptions = {}): Promise<Gpu> 
       } MiB)`,
     );
   }
-  return new Gpu(device, name, backend);
+  return new Gpu(device, name, backend, adapter.info.isFallbackAdapter === true);
 }
