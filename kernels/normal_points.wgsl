@@ -27,13 +27,7 @@ override EVAL_BLOCKS: u32 = 7u;
 @group(0) @binding(4) var<storage, read_write> times_out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out_count: array<u32>;
 
-fn fd_point(p: vec3<f32>, block: u32) -> vec3<f32> {
-  if (block == 0u) { return p; }
-  let axis = (block - 1u) / 2u;
-  var offset = vec3<f32>(0.0);
-  offset[axis] = select(-EPS, EPS, ((block - 1u) & 1u) == 0u);
-  return clamp(p + offset, vec3<f32>(-1.0), vec3<f32>(1.0));
-}
+#include "fd_point"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,

@@ -48,13 +48,7 @@ struct Params {
 @group(0) @binding(11) var<storage, read> grad_normal: array<f32>;
 @group(0) @binding(12) var<storage, read_write> grad_raw: array<f32>;
 
-fn fd_point(p: vec3<f32>, block: u32) -> vec3<f32> {
-  if (block == 0u) { return p; }
-  let axis = (block - 1u) / 2u;
-  var offset = vec3<f32>(0.0);
-  offset[axis] = select(-EPS, EPS, ((block - 1u) & 1u) == 0u);
-  return clamp(p + offset, vec3<f32>(-1.0), vec3<f32>(1.0));
-}
+#include "fd_point"
 
 fn blob(q: vec3<f32>) -> f32 {
   return BLOB_DENSITY * exp(-dot(q, q) / (2.0 * BLOB_RADIUS * BLOB_RADIUS));
