@@ -52,7 +52,9 @@ export function imageLossTwin(inputs: ImageLossInputs): ImageLossResult {
   const n = inputs.alpha.length;
   if (inputs.image.length !== 3 * n || inputs.target.length !== 3 * n) {
     throw new RangeError(
-      `Invalid option image: expected image and target of ${3 * n} floats (3 × alpha), got ${inputs.image.length} and ${inputs.target.length}`,
+      `Invalid option image: expected image and target of ${
+        3 * n
+      } floats (3 × alpha), got ${inputs.image.length} and ${inputs.target.length}`,
     );
   }
   if (inputs.targetAlpha.length !== n) {

@@ -43,12 +43,30 @@ export interface FitSettings {
   lrGrid: number;
   /** Adam learning rate of the MLP (1e-3). */
   lrMlp: number;
+  /**
+   * Learning-rate factor reached at the last step, decayed exponentially from 1 (1: the
+   * constant rate of SPEC.md §5.3). Short CPU runs converge further with a decay.
+   */
+  lrFinalScale: number;
   /** Weight λ of the time TV (SPEC.md §2.2: 0.1). */
   timeTvWeight: number;
   /** Fresh uniform points per time-TV evaluation (SPEC.md: 100,000). */
   timeTvPoints: number;
   /** Weight of the alpha-vs-ground-truth term of the image loss. */
   alphaWeight: number;
+  /**
+   * Training views per time the visual-hull occupancy prior is carved from (0: no prior,
+   * the original's blob-only start). See `mask_hull.ts`.
+   */
+  hullViews: number;
+  /** σ the hull cells start with in the occupancy EMA grid (decays 0.95 per update). */
+  hullDensity: number;
+  /**
+   * Training views rendered once at the start and sampled from (0: a fresh pose, time and
+   * ground truth every step). On a GPU the CPU ground truth of 128² frames costs more than
+   * the step, so the default preset draws from a pool.
+   */
+  trainingPool: number;
   /** Ground-truth anti-aliasing: k×k sub-rays per pixel. */
   gtSubsamples: number;
   /** Loss read-back interval: losses sit in a GPU ring buffer of this many steps. */
@@ -73,9 +91,13 @@ export interface FitSettings {
 
 /**
  * The presets. `tiny` is sized for about five minutes per scene on a 2-core CPU with
- * Mesa's llvmpipe: 32² renders, a 6-level grid of 8 keyframes, a 32³×4 occupancy grid and
- * a coarser marching step; `default` follows SPEC.md (64 keyframes, 16-level tiled grid,
- * 128² renders, 128³×16 occupancy).
+ * Mesa's llvmpipe: 32² renders, a 6-level grid of 16 keyframes, a 16-wide MLP, a 32³×4
+ * occupancy grid, a 2√3/128 marching step and, because it has a few hundred steps rather
+ * than thousands, 5× the SPEC.md learning rates (grid 5e-2, MLP 1e-2) and a strong alpha
+ * term. On llvmpipe the MLP backward (∝ inputs × hidden) and the time-TV scatter
+ * (∝ points × keyframes) dominate a step, hence the narrow MLP and the 256 TV points.
+ * `default` follows SPEC.md (64 keyframes, 16-level tiled grid, 32→64→4 MLP, 128²
+ * renders, 128³×16 occupancy, 2√3/1024, lr 1e-2/1e-3, 100k TV points).
  *
  * @example
  * ```ts
@@ -86,31 +108,35 @@ export interface FitSettings {
 export const FIT_PRESET_SETTINGS: Readonly<Record<FitPresetName, Readonly<FitSettings>>> = Object
   .freeze({
     tiny: Object.freeze({
-      iterations: 200,
+      iterations: 550,
       resolution: 32,
       framesPerIteration: 1,
       levels: 6,
       log2TableSize: 14,
       baseResolution: 16,
       finestResolution: 128,
-      keyframes: 8,
-      mlpHidden: 64,
+      keyframes: 16,
+      mlpHidden: 16,
       occupancyRes: 32,
       occupancySlices: 4,
       occupancyInterval: 16,
-      dt: (2 * Math.sqrt(3)) / 256,
-      lrGrid: 1e-2,
-      lrMlp: 1e-3,
+      dt: (2 * Math.sqrt(3)) / 128,
+      lrGrid: 5e-2,
+      lrMlp: 1e-2,
+      lrFinalScale: 1,
       timeTvWeight: 0.1,
-      timeTvPoints: 4096,
-      alphaWeight: 0.1,
+      timeTvPoints: 256,
+      alphaWeight: 1,
+      hullViews: 24,
+      hullDensity: 1000,
+      trainingPool: 0,
       gtSubsamples: 2,
       logEvery: 10,
       checkpointEvery: 100,
       evalViews: 5,
       evalTimes: 8,
       evalResolution: 0,
-      exportSize: 48,
+      exportSize: 32,
       exportTimes: 16,
       exportViews: 10,
       seed: 0,
@@ -131,10 +157,14 @@ export const FIT_PRESET_SETTINGS: Readonly<Record<FitPresetName, Readonly<FitSet
       dt: (2 * Math.sqrt(3)) / 1024,
       lrGrid: 1e-2,
       lrMlp: 1e-3,
+      lrFinalScale: 1,
       timeTvWeight: 0.1,
       timeTvPoints: 100_000,
       alphaWeight: 0.1,
-      gtSubsamples: 2,
+      hullViews: 24,
+      hullDensity: 1000,
+      trainingPool: 512,
+      gtSubsamples: 1,
       logEvery: 50,
       checkpointEvery: 1000,
       evalViews: 10,

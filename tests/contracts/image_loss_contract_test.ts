@@ -15,59 +15,67 @@ function inputs(n: number, seed: number) {
 // 70,001 pixels: many workgroups, a partial last one, and more partial rows than the
 // reduce workgroup has threads, so both reduction levels are exercised.
 for (const [n, w] of [[1, 0], [300, 0.5], [70_001, 0.1]] as const) {
-  Deno.test(`image_loss: values and gradients match the twin (N ${n}, w ${w})`, GPU_TEST, async () => {
-    const gpu = await testGpu();
-    const inp = inputs(n, 11 + n);
-    const got = await imageLoss(gpu, { ...inp, alphaWeight: w });
-    const want = imageLossTwin({ ...inp, alphaWeight: w });
-    assertClose([got.rgb, got.alpha, got.total], [want.rgb, want.alpha, want.total], {
-      label: "loss",
-    });
-    assertClose(got.gradImage, want.gradImage, { label: "dL/dimage" });
-    assertClose(got.gradAlpha, want.gradAlpha, { label: "dL/dalpha" });
-  });
+  Deno.test(
+    `image_loss: values and gradients match the twin (N ${n}, w ${w})`,
+    GPU_TEST,
+    async () => {
+      const gpu = await testGpu();
+      const inp = inputs(n, 11 + n);
+      const got = await imageLoss(gpu, { ...inp, alphaWeight: w });
+      const want = imageLossTwin({ ...inp, alphaWeight: w });
+      assertClose([got.rgb, got.alpha, got.total], [want.rgb, want.alpha, want.total], {
+        label: "loss",
+      });
+      assertClose(got.gradImage, want.gradImage, { label: "dL/dimage" });
+      assertClose(got.gradAlpha, want.gradAlpha, { label: "dL/dalpha" });
+    },
+  );
 }
 
-Deno.test("image_loss: the reduction is deterministic and follows setPixels", GPU_TEST, async () => {
-  const gpu = await testGpu();
-  const n = 5000;
-  const inp = inputs(n, 3);
-  const buf = (a: Float32Array<ArrayBuffer>) => gpu.createBuffer(a);
-  const gradImage = gpu.createBuffer(n * 12);
-  const gradAlpha = gpu.createBuffer(n * 4);
-  const op = await ImageLoss.create(gpu, {
-    image: buf(inp.image),
-    alpha: buf(inp.alpha),
-    target: buf(inp.target),
-    targetAlpha: buf(inp.targetAlpha),
-    gradImage,
-    gradAlpha,
-    maxPixels: n,
-    alphaWeight: 1,
-  });
-  const run = async () => {
-    gpu.submit((e) => {
-      const p = e.beginComputePass();
-      op.encode(p);
-      p.end();
+Deno.test(
+  "image_loss: the reduction is deterministic and follows setPixels",
+  GPU_TEST,
+  async () => {
+    const gpu = await testGpu();
+    const n = 5000;
+    const inp = inputs(n, 3);
+    const buf = (a: Float32Array<ArrayBuffer>) => gpu.createBuffer(a);
+    const gradImage = gpu.createBuffer(n * 12);
+    const gradAlpha = gpu.createBuffer(n * 4);
+    const op = await ImageLoss.create(gpu, {
+      image: buf(inp.image),
+      alpha: buf(inp.alpha),
+      target: buf(inp.target),
+      targetAlpha: buf(inp.targetAlpha),
+      gradImage,
+      gradAlpha,
+      maxPixels: n,
+      alphaWeight: 1,
     });
-    return Array.from(new Float32Array(await gpu.read(op.loss)));
-  };
-  const first = await run();
-  assert.deepEqual(await run(), first, "bitwise equal on a rerun");
-  op.setPixels(1000);
-  const part = await run();
-  const want = imageLossTwin({
-    image: inp.image.subarray(0, 3000),
-    target: inp.target.subarray(0, 3000),
-    alpha: inp.alpha.subarray(0, 1000),
-    targetAlpha: inp.targetAlpha.subarray(0, 1000),
-    alphaWeight: 1,
-  });
-  assertClose(part, [want.rgb, want.alpha, want.total], { label: "prefix loss" });
-  assert.throws(() => op.setPixels(n + 1), /Invalid option pixels/);
-  op.destroy();
-});
+    const run = async () => {
+      gpu.submit((e) => {
+        const p = e.beginComputePass();
+        op.encode(p);
+        p.end();
+      });
+      return Array.from(new Float32Array(await gpu.read(op.loss)));
+    };
+    const first = await run();
+    assert.deepEqual(await run(), first, "bitwise equal on a rerun");
+    op.setPixels(1000);
+    const part = await run();
+    const want = imageLossTwin({
+      image: inp.image.subarray(0, 3000),
+      target: inp.target.subarray(0, 3000),
+      alpha: inp.alpha.subarray(0, 1000),
+      targetAlpha: inp.targetAlpha.subarray(0, 1000),
+      alphaWeight: 1,
+    });
+    assertClose(part, [want.rgb, want.alpha, want.total], { label: "prefix loss" });
+    assert.throws(() => op.setPixels(n + 1), /Invalid option pixels/);
+    op.destroy();
+  },
+);
 
 Deno.test("image_loss twin: gradients match central finite differences", () => {
   const n = 7;

@@ -42,7 +42,9 @@ Deno.test("ssim: a contrast-inverted pattern has the hand-computed value", () =>
   for (let i = 0; i < n; i++) w.push(Math.exp(-((i - 5) ** 2) / (2 * 1.5 * 1.5)));
   const s = w.reduce((p, q) => p + q, 0);
   let m = 0;
-  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) m += (w[y]! * w[x]! / s / s) * a[y * n + x]!;
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) m += (w[y]! * w[x]! / s / s) * a[y * n + x]!;
+  }
   const mb = 1 - m;
   const v = m - m * m; // E[a²] = E[a] for a 0/1 image
   const want = ((2 * m * mb + SSIM_C1) / (m * m + mb * mb + SSIM_C1)) *
@@ -53,6 +55,12 @@ Deno.test("ssim: a contrast-inverted pattern has the hand-computed value", () =>
 });
 
 Deno.test("ssim: too small or mismatched images are refused", () => {
-  assert.throws(() => ssim(new Float64Array(30), new Float64Array(30), { width: 10, height: 1 }), /at least 11×11/);
-  assert.throws(() => ssim(new Float64Array(30), new Float64Array(30), { width: 11, height: 11 }), /expected 11×11×3/);
+  assert.throws(
+    () => ssim(new Float64Array(30), new Float64Array(30), { width: 10, height: 1 }),
+    /at least 11×11/,
+  );
+  assert.throws(
+    () => ssim(new Float64Array(30), new Float64Array(30), { width: 11, height: 11 }),
+    /expected 11×11×3/,
+  );
 });
