@@ -34,6 +34,8 @@ export interface ImageLossOptions extends ImageLossBuffers {
   maxPixels: number;
   /** Weight of the alpha term; defaults to 0. */
   alphaWeight?: number;
+  /** Weight of the colour term; defaults to 1. */
+  rgbWeight?: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export interface ImageLossOptions extends ImageLossBuffers {
  * ```
  */
 export class ImageLoss {
-  /** Three f32: L_rgb, L_alpha (unweighted) and L = L_rgb + w·L_alpha. */
+  /** Three f32: L_rgb, L_alpha (unweighted) and L = v·L_rgb + w·L_alpha. */
   readonly loss: GPUBuffer;
   /** Largest N. */
   readonly maxPixels: number;
@@ -69,6 +71,7 @@ export class ImageLoss {
   readonly #partials: GPUBuffer;
   #pixels: number;
   #alphaWeight: number;
+  #rgbWeight: number;
 
   private constructor(
     gpu: Gpu,
@@ -82,6 +85,7 @@ export class ImageLoss {
       uniform: GPUBuffer;
       partials: GPUBuffer;
       alphaWeight: number;
+      rgbWeight: number;
     },
   ) {
     this.#gpu = gpu;
@@ -95,12 +99,14 @@ export class ImageLoss {
     this.#partials = parts.partials;
     this.#pixels = parts.maxPixels;
     this.#alphaWeight = parts.alphaWeight;
+    this.#rgbWeight = parts.rgbWeight;
   }
 
   /** Compiles both entry points (cached) and binds `options`' buffers; call once. */
   static async create(gpu: Gpu, options: ImageLossOptions): Promise<ImageLoss> {
     const maxPixels = requireInt("maxPixels", options.maxPixels, { min: 1 });
     const alphaWeight = requireFinite("alphaWeight", options.alphaWeight ?? 0, { min: 0 });
+    const rgbWeight = requireFinite("rgbWeight", options.rgbWeight ?? 1, { min: 0 });
     const sizes: [keyof ImageLossBuffers, number][] = [
       ["image", 12],
       ["target", 12],
@@ -147,6 +153,7 @@ export class ImageLoss {
       uniform,
       partials,
       alphaWeight,
+      rgbWeight,
     });
     op.#writeUniform();
     return op;
@@ -174,6 +181,17 @@ export class ImageLoss {
     this.#writeUniform();
   }
 
+  /** Weight of the colour term. */
+  get rgbWeight(): number {
+    return this.#rgbWeight;
+  }
+
+  /** Sets the weight of the colour term for the next `encode`. */
+  setRgbWeight(rgbWeight: number): void {
+    this.#rgbWeight = requireFinite("rgbWeight", rgbWeight, { min: 0 });
+    this.#writeUniform();
+  }
+
   #writeUniform(): void {
     const [x, y] = workgroupGrid(this.#pixels, IMAGE_LOSS_WORKGROUP);
     const bytes = new ArrayBuffer(16);
@@ -181,6 +199,7 @@ export class ImageLoss {
     view.setUint32(0, this.#pixels, true);
     view.setUint32(4, x * y, true);
     view.setFloat32(8, this.#alphaWeight, true);
+    view.setFloat32(12, this.#rgbWeight, true);
     this.#gpu.upload(this.#uniform, new Uint8Array(bytes));
   }
 
@@ -205,6 +224,7 @@ export interface ImageLossArrays {
   target: Float32Array<ArrayBuffer>;
   targetAlpha: Float32Array<ArrayBuffer>;
   alphaWeight?: number;
+  rgbWeight?: number;
 }
 
 /**
@@ -243,6 +263,7 @@ export async function imageLoss(
     ...buffers,
     maxPixels: n,
     ...(inputs.alphaWeight === undefined ? {} : { alphaWeight: inputs.alphaWeight }),
+    ...(inputs.rgbWeight === undefined ? {} : { rgbWeight: inputs.rgbWeight }),
   });
   gpu.submit((encoder) => {
     const pass = encoder.beginComputePass({ label: "image_loss" });

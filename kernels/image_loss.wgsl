@@ -2,8 +2,8 @@
 // gradient written for the renderer's backward pass and the loss reduced on the GPU.
 //   L_rgb   = Σ (image − target)² / (3N)        over N pixels, 3 channels
 //   L_alpha = Σ (alpha − target_alpha)² / N
-//   L       = L_rgb + w·L_alpha
-//   dL/dimage = 2(image − target)/(3N),  dL/dalpha = 2w(alpha − target_alpha)/N
+//   L       = v·L_rgb + w·L_alpha
+//   dL/dimage = 2v(image − target)/(3N),  dL/dalpha = 2w(alpha − target_alpha)/N
 //
 // Tile: 256 threads per workgroup, one thread per pixel. Each workgroup tree-reduces its
 // squared errors in workgroup memory into one row of `partials` ([G][2]); `reduce` (one
@@ -19,7 +19,8 @@ struct LossUniforms {
   partials: u32,
   // w, the weight of the alpha term (0 turns it off; its gradient is then zero).
   alpha_weight: f32,
-  _pad: f32,
+  // v, the weight of the colour term (the reference step's λ_rgb).
+  rgb_weight: f32,
 }
 
 @group(0) @binding(0) var<storage, read> image: array<f32>;
@@ -48,7 +49,7 @@ fn main(
   var se_rgb = 0.0;
   var se_alpha = 0.0;
   if (i < n) {
-    let inv_rgb = 2.0 / (3.0 * f32(n));
+    let inv_rgb = 2.0 * U.rgb_weight / (3.0 * f32(n));
     for (var c = 0u; c < 3u; c++) {
       let d = image[3u * i + c] - target_image[3u * i + c];
       se_rgb = fma(d, d, se_rgb);
@@ -99,6 +100,6 @@ fn reduce(@builtin(local_invocation_index) lid: u32) {
     let l_alpha = red_alpha[0] / n;
     loss[0] = l_rgb;
     loss[1] = l_alpha;
-    loss[2] = l_rgb + U.alpha_weight * l_alpha;
+    loss[2] = U.rgb_weight * l_rgb + U.alpha_weight * l_alpha;
   }
 }

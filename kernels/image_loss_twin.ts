@@ -17,6 +17,8 @@ export interface ImageLossInputs {
   targetAlpha: ArrayLike<number>;
   /** Weight w of the alpha term (0 turns it off). */
   alphaWeight: number;
+  /** Weight v of the colour term (default 1). */
+  rgbWeight?: number;
 }
 
 /** Loss terms and gradients. */
@@ -25,7 +27,7 @@ export interface ImageLossResult {
   rgb: number;
   /** L_alpha = Σ (alpha − targetAlpha)² / N (reported even when w = 0). */
   alpha: number;
-  /** L = L_rgb + w·L_alpha. */
+  /** L = v·L_rgb + w·L_alpha. */
   total: number;
   /** dL/dimage `[N][3]`. */
   gradImage: Float64Array;
@@ -63,6 +65,7 @@ export function imageLossTwin(inputs: ImageLossInputs): ImageLossResult {
     );
   }
   const w = inputs.alphaWeight;
+  const v = inputs.rgbWeight ?? 1;
   const gradImage = new Float64Array(3 * n);
   const gradAlpha = new Float64Array(n);
   let seRgb = 0;
@@ -70,7 +73,7 @@ export function imageLossTwin(inputs: ImageLossInputs): ImageLossResult {
   for (let i = 0; i < 3 * n; i++) {
     const d = inputs.image[i]! - inputs.target[i]!;
     seRgb += d * d;
-    gradImage[i] = (2 * d) / (3 * n);
+    gradImage[i] = (2 * v * d) / (3 * n);
   }
   for (let i = 0; i < n; i++) {
     const d = inputs.alpha[i]! - inputs.targetAlpha[i]!;
@@ -79,5 +82,5 @@ export function imageLossTwin(inputs: ImageLossInputs): ImageLossResult {
   }
   const rgb = n > 0 ? seRgb / (3 * n) : 0;
   const alpha = n > 0 ? seAlpha / n : 0;
-  return { rgb, alpha, total: rgb + w * alpha, gradImage, gradAlpha };
+  return { rgb, alpha, total: v * rgb + w * alpha, gradImage, gradAlpha };
 }

@@ -14,15 +14,15 @@ function inputs(n: number, seed: number) {
 
 // 70,001 pixels: many workgroups, a partial last one, and more partial rows than the
 // reduce workgroup has threads, so both reduction levels are exercised.
-for (const [n, w] of [[1, 0], [300, 0.5], [70_001, 0.1]] as const) {
+for (const [n, w, v] of [[1, 0, 1], [300, 0.5, 5], [70_001, 0.1, 1]] as const) {
   Deno.test(
-    `image_loss: values and gradients match the twin (N ${n}, w ${w})`,
+    `image_loss: values and gradients match the twin (N ${n}, w ${w}, v ${v})`,
     GPU_TEST,
     async () => {
       const gpu = await testGpu();
       const inp = inputs(n, 11 + n);
-      const got = await imageLoss(gpu, { ...inp, alphaWeight: w });
-      const want = imageLossTwin({ ...inp, alphaWeight: w });
+      const got = await imageLoss(gpu, { ...inp, alphaWeight: w, rgbWeight: v });
+      const want = imageLossTwin({ ...inp, alphaWeight: w, rgbWeight: v });
       assertClose([got.rgb, got.alpha, got.total], [want.rgb, want.alpha, want.total], {
         label: "loss",
       });
@@ -83,9 +83,9 @@ Deno.test("image_loss twin: gradients match central finite differences", () => {
   const image = Float64Array.from(inp.image);
   const alpha = Float64Array.from(inp.alpha);
   const w = 0.3;
-  const base = imageLossTwin({ ...inp, image, alpha, alphaWeight: w });
+  const base = imageLossTwin({ ...inp, image, alpha, alphaWeight: w, rgbWeight: 5 });
   const fdImage = finiteDifference(
-    (x) => imageLossTwin({ ...inp, image: x, alpha, alphaWeight: w }).total,
+    (x) => imageLossTwin({ ...inp, image: x, alpha, alphaWeight: w, rgbWeight: 5 }).total,
     image,
     Array.from({ length: 3 * n }, (_, i) => i),
   );
