@@ -1,21 +1,68 @@
 /**
- * `deno task animate`: the Animate124 pipeline entry point (image + motion prompt → 4D).
+ * `deno task animate`: image + motion prompt → 4D scene, the three Animate124 stages.
  *
- * The three stages (static, dynamic, refine) and their priors are not built yet, so this
- * task checks its options and the WebGPU adapter, then says what exists today instead of
- * pretending to run the method.
+ * ```sh
+ * deno task animate                      # the bundled bouncing ball, oracle priors
+ * deno task animate --scene examples/windmill.yaml --out out/windmill --preset tiny
+ * deno task animate --config run.yaml --stages dynamic,refine   # resume after static
+ * ```
+ *
+ * Ctrl-C stops at the next step and saves the stage's checkpoint; running the same
+ * command again continues that stage from it.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { acquireGpu } from "../kernels/gpu.ts";
+import { parse as parseYaml } from "yaml";
+import { ProgressBar } from "../io/progress_bar.ts";
+import { animate } from "../stages/animate.ts";
+import {
+  ANIMATE_PRESETS,
+  type AnimatePresetName,
+  STAGE_NAMES,
+  type StageName,
+} from "../stages/animate_settings.ts";
+import { failWith, requireFile, requireWritableDir } from "./_cli.ts";
 
-const USAGE =
-  `Usage: deno task animate [--image FILE] [--prompt TEXT] [--scene FILE.yaml] [--out DIR]
+/** The example `deno task animate` runs with no arguments. */
+const DEFAULT_SCENE = "examples/bouncing_ball.yaml";
 
-The Animate124 stages are not implemented yet. What runs today:
-  deno task test    the kernel contract suite (WGSL against float64 twins)
-  deno task bench   kernel throughput on this machine's WebGPU adapter`;
+const USAGE = `Usage: deno task animate [--scene FILE.yaml] [--image FILE] [--prompt TEXT]
+  [--mask FILE | --white-threshold X] [--config FILE.yaml] [--preset tiny|default]
+  [--stages static,dynamic,refine] [--out DIR] [--no-export]
+
+With no arguments it animates ${DEFAULT_SCENE} with oracle priors into out/<name>/.`;
+
+const fail = failWith(USAGE);
+
+async function readConfig(path: string): Promise<Record<string, unknown>> {
+  await requireFile(path, fail, { option: "--config", kind: "config" });
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(await Deno.readTextFile(path));
+  } catch (error) {
+    fail(`Invalid config ${path}: not valid YAML (${(error as Error).message})`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    fail(`Invalid config ${path}: expected a mapping of options at the top level`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function parseStages(text: string): StageName[] {
+  const names = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const n of names) {
+    if (!(STAGE_NAMES as readonly string[]).includes(n)) {
+      fail(
+        `Invalid option --stages: expected a comma-separated subset of ${
+          STAGE_NAMES.join(",")
+        }, got ${JSON.stringify(n)}`,
+      );
+    }
+  }
+  return names as StageName[];
+}
 
 if (import.meta.main) {
   let values;
@@ -23,25 +70,132 @@ if (import.meta.main) {
     ({ values } = parseArgs({
       args: Deno.args,
       options: {
+        scene: { type: "string" },
         image: { type: "string" },
         prompt: { type: "string" },
-        scene: { type: "string" },
+        mask: { type: "string" },
+        "white-threshold": { type: "string" },
+        config: { type: "string" },
+        preset: { type: "string" },
+        stages: { type: "string" },
         out: { type: "string" },
+        "no-export": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
+      allowPositionals: false,
     }));
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    Deno.exit(2);
+    fail((error as Error).message);
   }
   if (values.help) {
     console.log(USAGE);
     Deno.exit(0);
   }
-  const gpu = await acquireGpu();
-  console.error(`Adapter ready: ${gpu.adapterName}`);
-  gpu.destroy();
-  console.error(USAGE);
-  Deno.exit(1);
+  const config = values.config === undefined ? {} : await readConfig(values.config);
+  // A config file may name the scene, image, prompt and preset too; flags win.
+  const fromConfig = (key: string): string | undefined => {
+    const v = config[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "string") {
+      fail(`Invalid config ${values.config}: ${key}: expected a string, got ${JSON.stringify(v)}`);
+    }
+    delete config[key];
+    return v;
+  };
+  const scenePath = values.scene ?? fromConfig("scene") ?? DEFAULT_SCENE;
+  const image = values.image ?? fromConfig("image");
+  const prompt = values.prompt ?? fromConfig("prompt");
+  const presetText = values.preset ?? fromConfig("preset");
+  await requireFile(scenePath, fail, { option: "--scene", kind: "scene" });
+  if (image !== undefined) await requireFile(image, fail, { option: "--image", kind: "image" });
+  if (values.mask !== undefined) {
+    await requireFile(values.mask, fail, { option: "--mask", kind: "mask" });
+  }
+  let whiteThreshold: number | undefined;
+  if (values["white-threshold"] !== undefined) {
+    whiteThreshold = Number(values["white-threshold"]);
+    if (!(whiteThreshold >= 0 && whiteThreshold <= 1)) {
+      fail(
+        `Invalid option --white-threshold: expected a number in [0, 1], got ${
+          JSON.stringify(values["white-threshold"])
+        }`,
+      );
+    }
+  }
+  let preset: AnimatePresetName | undefined;
+  if (presetText !== undefined) {
+    if (!(ANIMATE_PRESETS as readonly string[]).includes(presetText)) {
+      fail(
+        `Invalid option --preset: expected one of ${ANIMATE_PRESETS.join(", ")}, got ${
+          JSON.stringify(presetText)
+        }`,
+      );
+    }
+    preset = presetText as AnimatePresetName;
+  }
+  const stages = values.stages === undefined ? undefined : parseStages(values.stages);
+  const name = scenePath.replace(/^.*\//, "").replace(/\.ya?ml$/i, "");
+  const out = values.out ?? `out/${name}`;
+  await requireWritableDir(out, fail);
+
+  const controller = new AbortController();
+  Deno.addSignalListener("SIGINT", () => {
+    if (controller.signal.aborted) Deno.exit(130);
+    console.error("\nInterrupted: finishing the current step and saving a checkpoint…");
+    controller.abort();
+  });
+  let bar: ProgressBar | null = null;
+  let result;
+  try {
+    result = await animate({
+      scene: scenePath,
+      out,
+      config,
+      ...(values.config === undefined ? {} : { configSource: values.config }),
+      ...(image === undefined ? {} : { image }),
+      ...(prompt === undefined ? {} : { prompt }),
+      ...(values.mask === undefined ? {} : { mask: values.mask }),
+      ...(whiteThreshold === undefined ? {} : { whiteThreshold }),
+      ...(preset === undefined ? {} : { preset }),
+      ...(stages === undefined ? {} : { stages }),
+      export: !values["no-export"],
+      signal: controller.signal,
+      onEvent: (event) => {
+        switch (event.type) {
+          case "stage-start":
+            console.error(
+              `Stage ${event.stage} on ${event.adapter}: ${event.total} steps` +
+                (event.iteration > 0 ? ` (resuming at ${event.iteration})` : ""),
+            );
+            bar = new ProgressBar(Deno.stderr, { label: event.stage, total: event.total });
+            break;
+          case "progress":
+            bar?.update(event.iteration, event.loss);
+            break;
+          case "stage-done":
+            bar?.done();
+            break;
+          case "eval":
+            console.error(
+              `Held-out score (${event.stage}): PSNR ${event.psnr.toFixed(2)} dB, SSIM ${
+                event.ssim.toFixed(3)
+              }`,
+            );
+            break;
+          case "export":
+            console.error(`Wrote ${event.files.length} files for ${event.stage}`);
+            break;
+        }
+      },
+    });
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(2);
+  }
+  if (result.interrupted) {
+    console.error(`Stopped early; run the same command again to continue. Output: ${out}/`);
+    Deno.exit(130);
+  }
+  console.error(`Done: ${result.completed.join(", ")}. Output: ${out}/`);
 }

@@ -13,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { ProgressBar } from "../io/progress_bar.ts";
+import { failWith, requireFile, requireWritableDir } from "./_cli.ts";
 import { loadScene } from "../scenes/scene_config.ts";
 import { exportTurntable } from "../stages/export_turntable.ts";
 import { fit } from "../stages/fit.ts";
@@ -21,26 +22,7 @@ import { FIT_PRESETS, type FitPresetName } from "../stages/fit_presets.ts";
 const USAGE =
   `Usage: deno task fit --scene FILE.yaml --out DIR [--preset tiny|default] [--iters N] [--resume CHECKPOINT] [--no-export]`;
 
-function fail(message: string): never {
-  console.error(`${message}\n${USAGE}`);
-  Deno.exit(2);
-}
-
-/** Checks that `dir` exists or can be created and that a file can be written there. */
-async function requireWritableDir(dir: string): Promise<void> {
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-    const probe = `${dir}/.write_test_${Deno.pid}`;
-    await Deno.writeTextFile(probe, "");
-    await Deno.remove(probe);
-  } catch (error) {
-    fail(
-      `Invalid option --out: expected a writable folder, got ${JSON.stringify(dir)} (${
-        (error as Error).message
-      })`,
-    );
-  }
-}
+const fail = failWith(USAGE);
 
 if (import.meta.main) {
   let values;
@@ -88,15 +70,7 @@ if (import.meta.main) {
       );
     }
   }
-  try {
-    const info = await Deno.stat(values.scene);
-    if (!info.isFile) fail(`Invalid option --scene: ${values.scene} is not a file`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      fail(`Invalid option --scene: scene file ${values.scene} does not exist`);
-    }
-    throw error;
-  }
+  await requireFile(values.scene, fail, { option: "--scene", kind: "scene" });
   if (values.resume !== undefined) {
     try {
       await Deno.stat(values.resume);
@@ -105,7 +79,7 @@ if (import.meta.main) {
     }
   }
   const out = values.out;
-  await requireWritableDir(out);
+  await requireWritableDir(out, fail);
   let scene;
   try {
     scene = await loadScene(values.scene);

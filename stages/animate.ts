@@ -1,0 +1,395 @@
+/**
+ * The whole method: static, dynamic and refinement stages composed as plain async
+ * functions over one {@linkcode RunState}, with held-out scoring and turntable export
+ * after each stage. With a synthetic scene the priors are oracle priors built from its
+ * ground truth (SPEC.md §10.4), and every score is against that ground truth.
+ *
+ * @module
+ */
+import { loadReferenceImage } from "../io/reference_image.ts";
+import { acquireGpu, type Gpu } from "../kernels/gpu.ts";
+import { createScenePriors } from "../priors/scene_priors.ts";
+import { loadScene, type Scene } from "../scenes/scene_config.ts";
+import {
+  type AnimateOverrides,
+  animatePresetForAdapter,
+  type AnimatePresetName,
+  type AnimateSettings,
+  resolveAnimateSettings,
+  STAGE_NAMES,
+  type StageName,
+} from "./animate_settings.ts";
+import { loadCheckpoint } from "./checkpoint.ts";
+import { dynamicStage } from "./dynamic_stage.ts";
+import { exportTurntable } from "./export_turntable.ts";
+import { type HeldOutMetrics, scoreHeldOut } from "./held_out_score.ts";
+import { refineStage } from "./refine_stage.ts";
+import type { PriorSet, RunState } from "./run_state.ts";
+import {
+  createStageModel,
+  destroyStageModel,
+  fittedModel,
+  restoreModel,
+  type StageModel,
+} from "./stage_model.ts";
+import { STAGE_CHECKPOINT, type StageEvent, type StageOptions } from "./stage_runner.ts";
+import { staticStage } from "./static_stage.ts";
+
+/** A stage as a plain async function of (state, options). */
+export type Stage = (state: RunState, options?: StageOptions) => Promise<RunState>;
+
+/** The stage functions by name. */
+export const STAGES: Readonly<Record<StageName, Stage>> = {
+  static: staticStage,
+  dynamic: dynamicStage,
+  refine: refineStage,
+};
+
+/** Options of {@linkcode animate}. */
+export interface AnimateOptions {
+  /** A synthetic scene (or its YAML path): oracle priors and ground-truth scores. */
+  scene?: Scene | string;
+  /** Reference image (PNG or JPEG); defaults to the scene's `<name>.png` beside its YAML. */
+  image?: string;
+  /** Motion prompt; defaults to the scene's. */
+  prompt?: string;
+  /** Mask file for a reference image without alpha. */
+  mask?: string;
+  /** White-background threshold for a reference image without alpha. */
+  whiteThreshold?: number;
+  /** `tiny` or `default`; picked from the adapter when left out. */
+  preset?: AnimatePresetName;
+  /** Overrides of any setting (what `--config file.yaml` holds). */
+  config?: AnimateOverrides | Record<string, unknown>;
+  /** Name errors in `config` after this file. */
+  configSource?: string;
+  /** Stages to run, in order; a later start resumes from the previous stage's checkpoint. */
+  stages?: StageName[];
+  /** Run folder: `config.json`, `events.jsonl`, `metrics.json` and one folder per stage. */
+  out?: string;
+  /** Device; acquired (and released) when left out. */
+  gpu?: Gpu;
+  /** Progress sink (every event is also a line of `events.jsonl`). */
+  onEvent?: (event: StageEvent) => void;
+  /** Stops at the next step boundary, after a checkpoint. */
+  signal?: AbortSignal;
+  /** Write turntable videos per stage (default true). */
+  export?: boolean;
+}
+
+/** Scores per stage and of the final model. */
+export interface AnimateMetrics {
+  stages: Partial<Record<StageName, HeldOutMetrics>>;
+  final: HeldOutMetrics | null;
+}
+
+/** What {@linkcode animate} returns. */
+export interface AnimateResult {
+  settings: AnimateSettings;
+  preset: AnimatePresetName;
+  completed: StageName[];
+  interrupted: boolean;
+  metrics: AnimateMetrics;
+  /** Cumulative step reached. */
+  step: number;
+}
+
+/** Resolves the scene and the reference image path. */
+async function sceneOf(options: AnimateOptions): Promise<Scene | null> {
+  if (options.scene === undefined) return null;
+  return typeof options.scene === "string" ? await loadScene(options.scene) : options.scene;
+}
+
+function defaultImage(scene: Scene | null): string | null {
+  if (scene === null || !/\.ya?ml$/i.test(scene.source)) return null;
+  return scene.source.replace(/\.ya?ml$/i, ".png");
+}
+
+/**
+ * Runs the requested stages.
+ *
+ * @param options scene or image and prompt, preset, overrides, stages, output folder
+ * @returns the scores per stage and the final one
+ *
+ * @example Two steps of each stage on a one-sphere scene at a very small size
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { animate } from "./animate.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const small = { iterations: 2, referenceWarmup: 1, checkpointEvery: 0 };
+ * const r = await animate({
+ *   scene,
+ *   image: "examples/bouncing_ball.png",
+ *   preset: "tiny",
+ *   config: {
+ *     resolution: 8, frames: 2, clipPrecision: 8, timeTvPoints: 16,
+ *     field: { levels: 2, log2TableSize: 8, keyframes: 2, occupancyRes: 8, occupancySlices: 2 },
+ *     static: small, dynamic: small, refine: small,
+ *     eval: { views: 1, times: 1, resolution: 8 },
+ *   },
+ *   export: false,
+ * });
+ * console.log(r.completed.join(","), Number.isFinite(r.metrics.final?.psnr)); // static,dynamic,refine true
+ * ```
+ */
+export async function animate(options: AnimateOptions): Promise<AnimateResult> {
+  const ownGpu = options.gpu === undefined;
+  const gpu = options.gpu ?? await acquireGpu({ log: null });
+  // Whatever model is live when an error or the end arrives is freed in `finally`.
+  const live: { model: StageModel | null; priors: PriorSet | null } = { model: null, priors: null };
+  try {
+    const scene = await sceneOf(options);
+    if (scene === null) {
+      throw new Error(
+        "Invalid option scene: oracle priors need a synthetic scene (--scene FILE.yaml); " +
+          "real diffusion priors are not available yet",
+      );
+    }
+    const preset = options.preset ?? animatePresetForAdapter(gpu);
+    const settings = resolveAnimateSettings(preset, options.config ?? {}, {
+      where: options.configSource ?? "config",
+    });
+    const stages = options.stages ?? [...STAGE_NAMES];
+    checkStageList(stages);
+    const imagePath = options.image ?? defaultImage(scene);
+    if (imagePath === null) {
+      throw new Error("Invalid option image: expected a reference image (--image FILE)");
+    }
+    // A scene's reference is rendered at the reference pose, so recentring it would
+    // break its agreement with the camera; a user's photo is recentred as the original.
+    const reference = await loadReferenceImage(imagePath, {
+      recenter: options.image === undefined ? false : true,
+      ...(options.mask === undefined ? {} : { mask: options.mask }),
+      ...(options.whiteThreshold === undefined ? {} : { whiteThreshold: options.whiteThreshold }),
+    });
+    const out = options.out?.replace(/\/+$/, "");
+    const log = out === undefined ? null : await openEventLog(out);
+    const emit = (event: StageEvent) => {
+      log?.write(event);
+      options.onEvent?.(event);
+    };
+    if (out !== undefined) {
+      await Deno.writeTextFile(
+        `${out}/config.json`,
+        JSON.stringify(
+          { preset, stages, scene: scene.source, image: imagePath, settings },
+          null,
+          2,
+        ) +
+          "\n",
+      );
+    }
+    const priors = await createScenePriors(gpu, scene, settings);
+    live.priors = priors;
+    const prompts = {
+      static: scene.staticPrompt ?? scene.motionPrompt,
+      motion: options.prompt ?? scene.motionPrompt,
+    };
+    let state: RunState = {
+      gpu,
+      preset,
+      settings,
+      prompts,
+      reference,
+      priors,
+      scene,
+      model: null,
+      step: 0,
+      rngState: settings.seed ^ 0xa124,
+      completed: [],
+      interrupted: false,
+    };
+    const first = STAGE_NAMES.indexOf(stages[0]!);
+    if (first > 0) {
+      if (out === undefined) {
+        throw new Error(
+          `Invalid option stages: starting at ${stages[0]} resumes from the ${
+            STAGE_NAMES[first - 1]
+          } checkpoint, which needs an output folder`,
+        );
+      }
+      state = await resumeFrom(state, STAGE_NAMES[first - 1]!, `${out}/${STAGE_NAMES[first - 1]}`);
+      live.model = state.model;
+    }
+    const metrics: AnimateMetrics = { stages: {}, final: null };
+    for (const name of stages) {
+      const folder = out === undefined ? null : `${out}/${name}`;
+      const done = folder === null ? null : await completeCheckpoint(folder, name, settings);
+      if (done !== null) {
+        // A finished stage of the same settings is loaded, not re-run: running the same
+        // command after an interruption continues where it stopped.
+        if (state.model !== null) destroyStageModel(state.model);
+        live.model = null;
+        state = await resumeFrom({ ...state, model: null }, name, folder!);
+      } else {
+        state = await STAGES[name](state, {
+          onEvent: emit,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+          ...(folder === null ? {} : { out: folder }),
+        });
+      }
+      live.model = state.model;
+      if (state.interrupted) break;
+      const model = fittedModel(gpu, state.model!);
+      const m = await scoreHeldOut(scene, model, {
+        views: settings.eval.views,
+        times: settings.eval.times,
+        size: settings.eval.resolution,
+        subsamples: settings.gtSubsamples,
+      });
+      metrics.stages[name] = m;
+      metrics.final = m;
+      emit({ type: "eval", stage: name, psnr: m.psnr, ssim: m.ssim });
+      if (out !== undefined && (options.export ?? true)) {
+        const r = await exportTurntable(model, {
+          out: `${out}/${name}`,
+          size: settings.export.size,
+          views: settings.export.views,
+          times: settings.export.times,
+          pngFrames: false,
+        });
+        emit({ type: "export", stage: name, files: r.files });
+      }
+    }
+    if (metrics.final !== null) {
+      emit({ type: "eval", stage: "final", psnr: metrics.final.psnr, ssim: metrics.final.ssim });
+    }
+    if (out !== undefined) {
+      await Deno.writeTextFile(
+        `${out}/metrics.json`,
+        JSON.stringify(metricsJson(metrics, scene, preset, state.completed), null, 2) + "\n",
+      );
+    }
+    await log?.close();
+    return {
+      settings,
+      preset,
+      completed: state.completed,
+      interrupted: state.interrupted,
+      metrics,
+      step: state.step,
+    };
+  } finally {
+    if (live.model !== null) destroyStageModel(live.model);
+    if (live.priors !== null) for (const p of Object.values(live.priors)) p.destroy();
+    if (ownGpu) gpu.destroy();
+  }
+}
+
+function checkStageList(stages: StageName[]): void {
+  if (stages.length === 0) {
+    throw new RangeError(
+      `Invalid option stages: expected some of ${STAGE_NAMES.join(",")}, got none`,
+    );
+  }
+  let last = -1;
+  for (const s of stages) {
+    const i = (STAGE_NAMES as readonly string[]).indexOf(s);
+    if (i < 0 || i <= last || (last >= 0 && i !== last + 1)) {
+      throw new RangeError(
+        `Invalid option stages: expected consecutive stages in the order ${
+          STAGE_NAMES.join(",")
+        }, got ${stages.join(",")}`,
+      );
+    }
+    last = i;
+  }
+}
+
+/**
+ * Whether `folder` holds a complete checkpoint of `stage` made with `settings`; a
+ * checkpoint of other settings is an error rather than something to overwrite silently.
+ */
+async function completeCheckpoint(
+  folder: string,
+  stage: StageName,
+  settings: AnimateSettings,
+): Promise<true | null> {
+  const path = `${folder}/${STAGE_CHECKPOINT}`;
+  try {
+    await Deno.stat(path);
+  } catch {
+    return null;
+  }
+  const ck = await loadCheckpoint(path);
+  const opts = ck.options as { stage?: string; complete?: boolean; settings?: unknown };
+  if (JSON.stringify(opts.settings) !== JSON.stringify(settings)) {
+    throw new Error(
+      `Invalid option out: ${path} holds a ${stage} stage made with other settings; ` +
+        "use another output folder or delete it",
+    );
+  }
+  return opts.stage === stage && opts.complete === true ? true : null;
+}
+
+/** Loads the complete checkpoint of `stage` from `folder` as the run's model. */
+async function resumeFrom(state: RunState, stage: StageName, folder: string): Promise<RunState> {
+  const path = `${folder}/${STAGE_CHECKPOINT}`;
+  let ck;
+  try {
+    ck = await loadCheckpoint(path);
+  } catch (error) {
+    throw new Error(
+      `Invalid option stages: the previous stage's checkpoint ${path} could not be read (${
+        (error as Error).message
+      }); run the ${stage} stage first`,
+    );
+  }
+  const opts = ck.options as { stage?: string; complete?: boolean };
+  if (opts.stage !== stage || opts.complete !== true) {
+    throw new Error(
+      `Invalid checkpoint ${path}: expected a complete ${stage} stage, got ${
+        opts.stage ?? "another format"
+      } (${opts.complete === true ? "complete" : "incomplete"})`,
+    );
+  }
+  const model: StageModel = await createStageModel(state.gpu, state.settings.field, {
+    dynamic: stage !== "static",
+    seed: state.settings.seed,
+  });
+  restoreModel(state.gpu, model, { grid: ck.grid, mlp: ck.mlp, occupancy: ck.occupancy });
+  const done = STAGE_NAMES.slice(0, STAGE_NAMES.indexOf(stage) + 1);
+  return { ...state, model, step: ck.step, rngState: ck.rngState, completed: [...done] };
+}
+
+function metricsJson(
+  metrics: AnimateMetrics,
+  scene: Scene,
+  preset: AnimatePresetName,
+  completed: StageName[],
+) {
+  const brief = (m: HeldOutMetrics) => ({ psnr: m.psnr, ssim: m.ssim, perTime: m.perTime });
+  return {
+    scene: scene.name,
+    preset,
+    completed,
+    psnr: metrics.final?.psnr ?? null,
+    ssim: metrics.final?.ssim ?? null,
+    stages: Object.fromEntries(
+      Object.entries(metrics.stages).map(([k, m]) => [k, brief(m!)]),
+    ),
+  };
+}
+
+/** `events.jsonl`: one JSON event per line, appended as they happen. */
+async function openEventLog(out: string) {
+  await Deno.mkdir(out, { recursive: true });
+  const file = await Deno.open(`${out}/events.jsonl`, { write: true, create: true, append: true });
+  const encoder = new TextEncoder();
+  let chain = Promise.resolve();
+  return {
+    write(event: StageEvent) {
+      const line = encoder.encode(JSON.stringify({ time: Date.now(), ...event }) + "\n");
+      chain = chain.then(async () => {
+        let written = 0;
+        while (written < line.length) written += await file.write(line.subarray(written));
+      });
+    },
+    async close() {
+      await chain;
+      file.close();
+    },
+  };
+}

@@ -1,0 +1,423 @@
+/**
+ * Every option of an Animate124 run (SPEC.md §5): the field, the three stages, the
+ * priors, scoring and export, with two presets and a validator that names the key path
+ * of anything it refuses, so a YAML config gets errors like
+ * `run.yaml: static.iterations: expected an integer ≥ 0, got -1`.
+ *
+ * @module
+ */
+import type { Gpu } from "../kernels/gpu.ts";
+import { presetForAdapter } from "./fit_presets.ts";
+
+/** The stages, in order. */
+export const STAGE_NAMES = ["static", "dynamic", "refine"] as const;
+/** A stage name. */
+export type StageName = typeof STAGE_NAMES[number];
+
+/** Names of the presets. */
+export const ANIMATE_PRESETS = ["tiny", "default"] as const;
+/** A preset name. */
+export type AnimatePresetName = typeof ANIMATE_PRESETS[number];
+
+/** Shape of the field (SPEC.md §2). */
+export interface FieldSettings {
+  levels: number;
+  log2TableSize: number;
+  baseResolution: number;
+  finestResolution: number;
+  /** Keyframe grids K of the dynamic field (the static field has one). */
+  keyframes: number;
+  mlpHidden: number;
+  occupancyRes: number;
+  /** Occupancy time slices of the dynamic stages (the static stage has one). */
+  occupancySlices: number;
+  /** Occupancy update interval (SPEC.md §3.2: 16). */
+  occupancyInterval: number;
+  /** Marching step (SPEC.md: 2√3/1024). */
+  dt: number;
+}
+
+/** Score-distillation settings of one prior (SPEC.md §4 table). */
+export interface PriorSettings {
+  /** λ. For the view prior it is further scaled by angle/180° (SPEC.md §4). */
+  weight: number;
+  /** Classifier-free guidance scale s. */
+  guidance: number;
+  /** Timestep range [a, b] as fractions of 1000. */
+  tRange: [number, number];
+}
+
+/** The four priors. */
+export interface PriorsSettings {
+  /** Text-to-image (Stable Diffusion), stage 1. */
+  image: PriorSettings;
+  /** View-conditioned (Zero-1-to-3), all stages. */
+  view: PriorSettings;
+  /** Text-to-video (ModelScope), stages 2–3. */
+  video: PriorSettings;
+  /** Per-frame refinement (ControlNet-tile), stage 3, x̂₀ target. */
+  frame: PriorSettings;
+}
+
+/** Settings of one stage (SPEC.md §5.3). */
+export interface StageSettings {
+  iterations: number;
+  lrGrid: number;
+  lrMlp: number;
+  /** Gradient clip by value (0: none). */
+  gradClip: number;
+  /** Every step whose cumulative count is below this is a reference step (static: 100). */
+  referenceWarmup: number;
+  /** Reference steps at cumulative step % this == 0 (SPEC.md: 4). */
+  referenceEvery: number;
+  /** λ_rgb of the reference step (5). */
+  rgbWeight: number;
+  /** λ_mask of the reference step (0.5). */
+  maskWeight: number;
+  /** Weight of the time total variation (stages 2–3: 0.1). */
+  timeTvWeight: number;
+  /** Peak entropy weight (1e-3), ramped by min(1, 2·step/iterations) on the cumulative step. */
+  entropyWeight: number;
+  /** Orientation weight (1e-2); needs `normals`. */
+  orientationWeight: number;
+  /** Normal-image TV weight (0.5); needs `normals`. */
+  normalTvWeight: number;
+  /** Normal-image blur weight (0.5); needs `normals`. */
+  normalBlurWeight: number;
+  /**
+   * Coarse-to-fine mask (SPEC.md §2.3): while the cumulative step is ≤ this, the finer
+   * half of the levels is off (static stage: 3000; 0 turns it off).
+   */
+  levelMaskSteps: number;
+  /** Checkpoint interval in steps (0: only at the end of the stage). */
+  checkpointEvery: number;
+}
+
+/** Everything a run needs. */
+export interface AnimateSettings {
+  seed: number;
+  /** Side of the SDS training renders (SPEC.md: 128). */
+  resolution: number;
+  /** Reference renders are `resolution · referenceScale` (SPEC.md: 1.5). */
+  referenceScale: number;
+  /** Frames of a dynamic clip (SPEC.md: 16). */
+  frames: number;
+  /** Temporal sampling precision P (SPEC.md §6: 256). */
+  clipPrecision: number;
+  /** Probability that a clip starts at t = 0 (SPEC.md §6: 0.2). */
+  zeroRate: number;
+  /** Probability of a moving camera (SPEC.md §3.1: 0.9). */
+  dynamicCamRate: number;
+  /**
+   * Finite-difference normals and the SPEC.md §5.3 shading schedule on SDS steps. Off,
+   * SDS renders use albedo and the normal regularisers are skipped: 7× less field work.
+   */
+  normals: boolean;
+  /** Time-TV points per step (SPEC.md: 100,000). */
+  timeTvPoints: number;
+  /** Ground-truth anti-aliasing (oracle targets and scoring): k×k sub-rays. */
+  gtSubsamples: number;
+  /** Loss read-back interval in steps. */
+  logEvery: number;
+  field: FieldSettings;
+  priors: PriorsSettings;
+  static: StageSettings;
+  dynamic: StageSettings;
+  refine: StageSettings;
+  /** Held-out scoring. */
+  eval: { views: number; times: number; resolution: number };
+  /** Turntable export (SPEC.md §7: 10 views × 64 times at 400²). */
+  export: { size: number; times: number; views: number };
+}
+
+const SDS_STAGE: Omit<StageSettings, "iterations"> = {
+  lrGrid: 1e-2,
+  lrMlp: 1e-3,
+  gradClip: 0,
+  referenceWarmup: 100,
+  referenceEvery: 4,
+  rgbWeight: 5,
+  maskWeight: 0.5,
+  timeTvWeight: 0,
+  entropyWeight: 1e-3,
+  orientationWeight: 1e-2,
+  normalTvWeight: 0.5,
+  normalBlurWeight: 0.5,
+  levelMaskSteps: 0,
+  checkpointEvery: 1000,
+};
+
+const DEFAULT_PRIORS: PriorsSettings = {
+  image: { weight: 1, guidance: 100, tRange: [0.2, 0.6] },
+  view: { weight: 40, guidance: 5, tRange: [0.2, 0.6] },
+  video: { weight: 1, guidance: 100, tRange: [0.02, 0.98] },
+  frame: { weight: 1, guidance: 7.5, tRange: [0.2, 0.8] },
+};
+
+const DEFAULT: AnimateSettings = {
+  seed: 0,
+  resolution: 128,
+  referenceScale: 1.5,
+  frames: 16,
+  clipPrecision: 256,
+  zeroRate: 0.2,
+  dynamicCamRate: 0.9,
+  normals: true,
+  timeTvPoints: 100_000,
+  gtSubsamples: 1,
+  logEvery: 50,
+  field: {
+    levels: 16,
+    log2TableSize: 16,
+    baseResolution: 16,
+    finestResolution: 2048,
+    keyframes: 64,
+    mlpHidden: 64,
+    occupancyRes: 128,
+    occupancySlices: 16,
+    occupancyInterval: 16,
+    dt: (2 * Math.sqrt(3)) / 1024,
+  },
+  priors: DEFAULT_PRIORS,
+  static: { ...SDS_STAGE, iterations: 5000, levelMaskSteps: 3000 },
+  dynamic: { ...SDS_STAGE, iterations: 10000, referenceWarmup: 0, gradClip: 1, timeTvWeight: 0.1 },
+  refine: { ...SDS_STAGE, iterations: 5000, referenceWarmup: 0, gradClip: 1, timeTvWeight: 0.1 },
+  eval: { views: 10, times: 16, resolution: 128 },
+  export: { size: 400, times: 64, views: 10 },
+};
+
+/**
+ * `tiny` fits the whole method into a few CPU minutes: 24² renders, 4-frame clips (P = 64
+ * keeps the stride range of SPEC.md §6), the 6-level 16-keyframe field of the fit's tiny
+ * preset, albedo-only SDS renders, a few hundred steps in all and 5× the learning rates.
+ */
+const TINY: AnimateSettings = {
+  ...DEFAULT,
+  resolution: 24,
+  frames: 4,
+  clipPrecision: 64,
+  normals: false,
+  timeTvPoints: 256,
+  gtSubsamples: 2,
+  logEvery: 10,
+  field: {
+    levels: 6,
+    log2TableSize: 14,
+    baseResolution: 16,
+    finestResolution: 128,
+    keyframes: 16,
+    mlpHidden: 16,
+    occupancyRes: 32,
+    occupancySlices: 4,
+    occupancyInterval: 16,
+    dt: (2 * Math.sqrt(3)) / 128,
+  },
+  static: {
+    ...DEFAULT.static,
+    iterations: 160,
+    referenceWarmup: 20,
+    levelMaskSteps: 96,
+    lrGrid: 5e-2,
+    lrMlp: 1e-2,
+    checkpointEvery: 50,
+  },
+  dynamic: { ...DEFAULT.dynamic, iterations: 120, lrGrid: 5e-2, lrMlp: 1e-2, checkpointEvery: 40 },
+  refine: { ...DEFAULT.refine, iterations: 40, lrGrid: 5e-2, lrMlp: 1e-2, checkpointEvery: 20 },
+  eval: { views: 5, times: 8, resolution: 32 },
+  export: { size: 48, times: 16, views: 10 },
+};
+
+/** The presets. */
+export const ANIMATE_PRESET_SETTINGS: Readonly<Record<AnimatePresetName, AnimateSettings>> = {
+  tiny: TINY,
+  default: DEFAULT,
+};
+
+/** `tiny` on a software adapter, `default` otherwise (see `presetForAdapter`). */
+export function animatePresetForAdapter(gpu: Pick<Gpu, "adapterName">): AnimatePresetName {
+  return presetForAdapter(gpu);
+}
+
+/** An error in a run's options: `where` is the file or "option", `path` the key path. */
+export class SettingsError extends Error {
+  constructor(where: string, path: string, expected: string, got: unknown) {
+    super(`${where}: ${path}: expected ${expected}, got ${describe(got)}`);
+    this.name = "SettingsError";
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(describe).join(", ")}]`;
+  if (value !== null && typeof value === "object") return "an object";
+  return String(value);
+}
+
+type Plain = Record<string, unknown>;
+
+function isPlain(value: unknown): value is Plain {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Recursively overlays `over` on a copy of `base`, checking keys and value types. */
+function overlay(base: Plain, over: unknown, path: string, where: string): Plain {
+  if (!isPlain(over)) throw new SettingsError(where, path || "(root)", "a mapping", over);
+  const out: Plain = structuredClone(base);
+  for (const [key, value] of Object.entries(over)) {
+    const keyPath = path === "" ? key : `${path}.${key}`;
+    if (!(key in base)) {
+      throw new SettingsError(
+        where,
+        keyPath,
+        `one of the known keys (${Object.keys(base).join(", ")})`,
+        key,
+      );
+    }
+    const current = base[key];
+    if (value === undefined) continue;
+    if (isPlain(current)) {
+      out[key] = overlay(current, value, keyPath, where);
+    } else if (Array.isArray(current)) {
+      if (
+        !Array.isArray(value) || value.length !== current.length ||
+        !value.every((v) => typeof v === "number" && Number.isFinite(v))
+      ) {
+        throw new SettingsError(where, keyPath, `a list of ${current.length} numbers`, value);
+      }
+      out[key] = [...value];
+    } else if (typeof current === "number") {
+      if (typeof value !== "number" || !Number.isFinite(value)) {
+        throw new SettingsError(where, keyPath, "a finite number", value);
+      }
+      out[key] = value;
+    } else if (typeof current === "boolean") {
+      if (typeof value !== "boolean") {
+        throw new SettingsError(where, keyPath, "true or false", value);
+      }
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** A nested partial of `T`: what a config file or a caller overrides. */
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[] ? T[K]
+    : T[K] extends object ? DeepPartial<T[K]>
+    : T[K];
+};
+
+/** Overrides of {@linkcode AnimateSettings}. */
+export type AnimateOverrides = DeepPartial<AnimateSettings>;
+
+/**
+ * Resolves a preset plus overrides into validated settings.
+ *
+ * @param preset `tiny` or `default`
+ * @param overrides a nested partial, e.g. parsed from a YAML config
+ * @param options `where`: the file name (or "option") that errors should name
+ * @returns the settings
+ *
+ * @example
+ * ```ts
+ * import { resolveAnimateSettings } from "./animate_settings.ts";
+ * const s = resolveAnimateSettings("tiny", { static: { iterations: 5 } });
+ * console.log(s.static.iterations, s.dynamic.gradClip); // 5 1
+ * try {
+ *   resolveAnimateSettings("tiny", { static: { iters: 5 } }, { where: "run.yaml" });
+ * } catch (e) {
+ *   console.log((e as Error).message.startsWith("run.yaml: static.iters: expected one of")); // true
+ * }
+ * ```
+ */
+export function resolveAnimateSettings(
+  preset: AnimatePresetName,
+  overrides: AnimateOverrides | Record<string, unknown> = {},
+  options: { where?: string } = {},
+): AnimateSettings {
+  const where = options.where ?? "option";
+  if (!(ANIMATE_PRESETS as readonly string[]).includes(preset)) {
+    throw new SettingsError(where, "preset", `one of ${ANIMATE_PRESETS.join(", ")}`, preset);
+  }
+  const s = overlay(
+    ANIMATE_PRESET_SETTINGS[preset] as unknown as Plain,
+    overrides ?? {},
+    "",
+    where,
+  ) as unknown as AnimateSettings;
+  const int = (path: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (!Number.isInteger(v) || v < min || v > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in [${min}, ${max}]`;
+      throw new SettingsError(where, path, `an integer ${range}`, v);
+    }
+  };
+  const num = (path: string, v: number, min: number, max = Infinity) => {
+    if (!(v >= min && v <= max)) {
+      throw new SettingsError(where, path, `a number in [${min}, ${max}]`, v);
+    }
+  };
+  int("seed", s.seed, 0, 2 ** 32 - 1);
+  int("resolution", s.resolution, 4, 2048);
+  num("referenceScale", s.referenceScale, 0.25, 4);
+  int("frames", s.frames, 2, 64);
+  int("clipPrecision", s.clipPrecision, s.frames);
+  num("zeroRate", s.zeroRate, 0, 1);
+  num("dynamicCamRate", s.dynamicCamRate, 0, 1);
+  int("timeTvPoints", s.timeTvPoints, 1);
+  int("gtSubsamples", s.gtSubsamples, 1, 8);
+  int("logEvery", s.logEvery, 1);
+  const f = s.field;
+  int("field.levels", f.levels, 1, 32);
+  int("field.log2TableSize", f.log2TableSize, 4, 24);
+  int("field.baseResolution", f.baseResolution, 2);
+  int("field.finestResolution", f.finestResolution, f.baseResolution);
+  int("field.keyframes", f.keyframes, 1, 1024);
+  int("field.mlpHidden", f.mlpHidden, 1, 256);
+  int("field.occupancyRes", f.occupancyRes, 2, 512);
+  int("field.occupancySlices", f.occupancySlices, 1, 64);
+  int("field.occupancyInterval", f.occupancyInterval, 1);
+  num("field.dt", f.dt, 1e-5, 1);
+  for (const name of ["image", "view", "video", "frame"] as const) {
+    const p = s.priors[name];
+    num(`priors.${name}.weight`, p.weight, 0);
+    num(`priors.${name}.guidance`, p.guidance, 0);
+    const [a, b] = p.tRange;
+    if (!(a >= 0 && a <= b && b <= 1)) {
+      throw new SettingsError(
+        where,
+        `priors.${name}.tRange`,
+        "[a, b] with 0 ≤ a ≤ b ≤ 1",
+        p.tRange,
+      );
+    }
+  }
+  for (const stage of STAGE_NAMES) {
+    const t = s[stage];
+    int(`${stage}.iterations`, t.iterations, 0);
+    num(`${stage}.lrGrid`, t.lrGrid, 0);
+    num(`${stage}.lrMlp`, t.lrMlp, 0);
+    num(`${stage}.gradClip`, t.gradClip, 0);
+    int(`${stage}.referenceWarmup`, t.referenceWarmup, 0);
+    int(`${stage}.referenceEvery`, t.referenceEvery, 1);
+    for (
+      const k of [
+        "rgbWeight",
+        "maskWeight",
+        "timeTvWeight",
+        "entropyWeight",
+        "orientationWeight",
+        "normalTvWeight",
+        "normalBlurWeight",
+      ] as const
+    ) num(`${stage}.${k}`, t[k], 0);
+    int(`${stage}.levelMaskSteps`, t.levelMaskSteps, 0);
+    int(`${stage}.checkpointEvery`, t.checkpointEvery, 0);
+  }
+  int("eval.views", s.eval.views, 1);
+  int("eval.times", s.eval.times, 1);
+  int("eval.resolution", s.eval.resolution, 4, 2048);
+  int("export.size", s.export.size, 11, 4096);
+  int("export.times", s.export.times, 1);
+  int("export.views", s.export.views, 1);
+  return s;
+}

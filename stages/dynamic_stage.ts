@@ -1,0 +1,209 @@
+/**
+ * Stage 2 of Animate124, the dynamic stage (SPEC.md §5.3, "Stage 3"): every keyframe
+ * starts as a copy of the static field, and the text-to-video prior scores rendered clips
+ * whose times follow the temporal sampling of SPEC.md §6 and whose cameras follow the
+ * dynamic trajectories of §3.1. The view-conditioned prior scores frame 0 when the clip
+ * is anchored at t = 0 and not mirrored (≈10 % of steps). Gradients are clipped to ±1 and
+ * the time total variation ties neighbouring keyframes (both in the shared runner).
+ *
+ * @module
+ */
+import { orbitCamera } from "../kernels/camera.ts";
+import { type ClipFrame, ClipRenderer, type RenderSettings } from "../kernels/clip_renderer.ts";
+import { cameraAngleToReference, sampleClipCameras } from "./clip_cameras.ts";
+import { sampleClipTimes } from "./clip_times.ts";
+import type { RngStream } from "./rng_stream.ts";
+import type { RunState } from "./run_state.ts";
+import { sdsShading } from "./sds_shading.ts";
+import { type LossSource, runStage, type StageOptions, type StageProgram } from "./stage_runner.ts";
+import {
+  createStageModel,
+  destroyStageModel,
+  restoreModel,
+  snapshotModel,
+  type StageModel,
+} from "./stage_model.ts";
+import { clearGrads, randomBackground } from "./static_stage.ts";
+
+/** One drawn clip: frames, render settings and whether Zero-1-to-3 joins on frame 0. */
+export interface DrawnClip {
+  frames: ClipFrame[];
+  render: RenderSettings;
+  background: [number, number, number];
+  /** Angle of frame 0's camera to the reference, degrees. */
+  angleDeg: number;
+  startsAtZero: boolean;
+  moving: boolean;
+}
+
+/**
+ * Extra work a later stage adds to the clip step, between the trainable forward render
+ * and the priors (the refinement stage's frozen render and per-frame prior).
+ */
+export interface ClipStepHook {
+  terms: string[];
+  /** Called after the trainable render and the gradient clear; returns its loss sources. */
+  afterForward(clip: DrawnClip, renderer: ClipRenderer, rng: RngStream): LossSource[];
+  destroy(): void;
+}
+
+/** The clip SDS step shared by the dynamic and refinement stages. */
+export class ClipProgram implements StageProgram {
+  readonly stage: "dynamic" | "refine";
+  readonly terms: string[];
+  readonly settings: RunState["settings"]["dynamic"];
+  readonly model: StageModel;
+  readonly renderer: ClipRenderer;
+  readonly #state: RunState;
+  readonly #hook: ClipStepHook | null;
+
+  constructor(
+    state: RunState,
+    parts: {
+      stage: "dynamic" | "refine";
+      model: StageModel;
+      renderer: ClipRenderer;
+      hook?: ClipStepHook;
+    },
+  ) {
+    this.#state = state;
+    this.stage = parts.stage;
+    this.settings = state.settings[parts.stage];
+    this.model = parts.model;
+    this.renderer = parts.renderer;
+    this.#hook = parts.hook ?? null;
+    this.terms = ["video", "zero123", ...(this.#hook?.terms ?? [])];
+  }
+
+  setActiveLevels(active: number): void {
+    this.renderer.fieldEval.setActiveLevels(active);
+  }
+
+  /** Draws the clip of one step: times (§6), cameras (§3.1), background and shading. */
+  drawClip(step: number, rng: RngStream): DrawnClip {
+    const s = this.#state.settings;
+    const size = s.resolution;
+    // The original draws the cameras before the times.
+    const cams = sampleClipCameras(rng, { frames: s.frames, dynamicCamRate: s.dynamicCamRate });
+    const times = sampleClipTimes(rng, {
+      frames: s.frames,
+      precision: s.clipPrecision,
+      zeroRate: s.zeroRate,
+    });
+    const frames = cams.poses.map((pose, i) => ({
+      camera: orbitCamera(pose, { width: size, height: size }),
+      time: times.times[i]!,
+    }));
+    const background = randomBackground(rng);
+    return {
+      frames,
+      background,
+      render: { step, background, ...sdsShading(this.stage, rng, { step, normals: s.normals }) },
+      angleDeg: cameraAngleToReference(cams.poses[0]!),
+      startsAtZero: times.startsAtZero,
+      moving: cams.moving,
+    };
+  }
+
+  sdsStep(step: number, rng: RngStream): LossSource[] {
+    const { gpu, settings: s, priors, prompts } = this.#state;
+    const clip = this.drawClip(step, rng);
+    const r = this.renderer;
+    r.forward(clip.frames, clip.render);
+    clearGrads(gpu, r);
+    const sources: LossSource[] = [];
+    if (this.#hook !== null) sources.push(...this.#hook.afterForward(clip, r, rng));
+    const cameras = clip.frames.map((f) => f.camera);
+    const times = clip.frames.map((f) => f.time);
+    const base = {
+      images: r.clip.image,
+      width: s.resolution,
+      height: s.resolution,
+      grad: r.grads.image,
+      random: rng.fn,
+    };
+    priors.video.score({
+      ...base,
+      count: clip.frames.length,
+      conditioning: { prompt: prompts.motion, cameras, times, background: clip.background },
+    });
+    sources.push(["video", priors.video.loss, 0]);
+    if (clip.startsAtZero) {
+      priors.view.score({
+        ...base,
+        count: 1,
+        weight: clip.angleDeg / 180,
+        conditioning: {
+          prompt: prompts.static,
+          cameras: [cameras[0]!],
+          times: [0],
+          background: clip.background,
+        },
+      });
+      sources.push(["zero123", priors.view.loss, 0]);
+    }
+    r.backward(clip.frames, clip.render);
+    return sources;
+  }
+
+  destroy(): void {
+    this.#hook?.destroy();
+    this.renderer.destroy();
+  }
+}
+
+/** Builds the clip renderer of a dynamic-stage model. */
+export function createClipRenderer(state: RunState, model: StageModel): Promise<ClipRenderer> {
+  const s = state.settings;
+  return ClipRenderer.create(state.gpu, model.field, {
+    width: s.resolution,
+    height: s.resolution,
+    maxFrames: s.frames,
+    occupancy: model.occupancy.grid,
+    dt: model.dt,
+    perturb: true,
+    seed: s.seed ^ 0xd1,
+    normals: s.normals,
+  });
+}
+
+/**
+ * Runs the dynamic stage. A static model in `state` (one keyframe) is first copied into
+ * every keyframe of a fresh dynamic model and every occupancy slice; a dynamic model
+ * (resuming) is trained as it is.
+ *
+ * @param state the state after the static stage
+ * @param options events, abort signal, the stage folder for checkpoints
+ * @returns the state with the dynamic model; `completed` gains `dynamic` unless interrupted
+ */
+export async function dynamicStage(
+  state: RunState,
+  options: StageOptions = {},
+): Promise<RunState> {
+  const { gpu, settings: s } = state;
+  if (state.model === null) {
+    throw new Error("The dynamic stage needs a model: run the static stage first");
+  }
+  let model = state.model;
+  if (model.field.layout.config.keyframes === 1 && s.field.keyframes > 1) {
+    const lifted = await createStageModel(gpu, s.field, { dynamic: true, seed: s.seed });
+    restoreModel(gpu, lifted, await snapshotModel(gpu, model));
+    destroyStageModel(model);
+    model = lifted;
+  }
+  const renderer = await createClipRenderer(state, model);
+  const program = new ClipProgram(state, { stage: "dynamic", model, renderer });
+  try {
+    const run = await runStage({ ...state, model }, program, options);
+    return {
+      ...state,
+      model,
+      step: run.step,
+      rngState: run.rngState,
+      interrupted: run.interrupted,
+      completed: run.interrupted ? state.completed : [...state.completed, "dynamic"],
+    };
+  } finally {
+    program.destroy();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * What the stages hand each other: the device, the resolved settings, the reference
+ * image, the priors and the model, with the cumulative step that the schedules of
+ * SPEC.md §9 ("Cumulative step") key on.
+ *
+ * @module
+ */
+import type { ReferenceImage } from "../io/reference_image.ts";
+import type { Gpu } from "../kernels/gpu.ts";
+import type { Prior } from "../priors/prior.ts";
+import type { Scene } from "../scenes/scene_config.ts";
+import type { AnimatePresetName, AnimateSettings, StageName } from "./animate_settings.ts";
+import { STAGE_NAMES } from "./animate_settings.ts";
+import type { StageModel } from "./stage_model.ts";
+
+/** The priors the stages call (SPEC.md §4). */
+export interface PriorSet {
+  /** Text-to-image (Stable Diffusion's role), static stage. */
+  image: Prior;
+  /** View-conditioned (Zero-1-to-3's role), all stages. */
+  view: Prior;
+  /** Text-to-video (ModelScope's role), dynamic and refinement stages. */
+  video: Prior;
+  /** Per-frame refinement (ControlNet-tile's role), refinement stage. */
+  frame: Prior;
+}
+
+/** The state passed from stage to stage. */
+export interface RunState {
+  gpu: Gpu;
+  preset: AnimatePresetName;
+  settings: AnimateSettings;
+  /** The motion prompt and the static description. */
+  prompts: { static: string; motion: string };
+  /** The reference image, square, at its loaded size (SPEC.md: 256² before resizing). */
+  reference: ReferenceImage;
+  priors: PriorSet;
+  /** The synthetic scene behind oracle priors and scoring, if any. */
+  scene: Scene | null;
+  /** The current model; null before the static stage. */
+  model: StageModel | null;
+  /** Cumulative step. */
+  step: number;
+  /** State of the run's random stream. */
+  rngState: number;
+  /** Stages completed so far, in order. */
+  completed: StageName[];
+  /** Whether the last stage stopped early (abort signal). */
+  interrupted: boolean;
+}
+
+/**
+ * Cumulative step at which `stage` starts: the iterations of the stages before it, so a
+ * run that starts at a later stage keeps the schedules of a full run.
+ *
+ * @example
+ * ```ts
+ * import { ANIMATE_PRESET_SETTINGS } from "./animate_settings.ts";
+ * import { stageStart } from "./run_state.ts";
+ * console.log(stageStart(ANIMATE_PRESET_SETTINGS.default, "refine")); // 15000
+ * ```
+ */
+export function stageStart(settings: AnimateSettings, stage: StageName): number {
+  let start = 0;
+  for (const name of STAGE_NAMES) {
+    if (name === stage) return start;
+    start += settings[name].iterations;
+  }
+  return start;
+}
+
+/**
+ * Cumulative step at which `stage` ends. The entropy ramp min(1, 2·step/iters) divides by
+ * it (SPEC.md §5.5: the static stage is full at 2500, the dynamic one starts at 0.667).
+ */
+export function stageEnd(settings: AnimateSettings, stage: StageName): number {
+  return stageStart(settings, stage) + settings[stage].iterations;
+}

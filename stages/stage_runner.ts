@@ -1,0 +1,374 @@
+/**
+ * The iteration skeleton every stage shares (SPEC.md §5.1): occupancy update on its
+ * cadence, the coarse-to-fine level mask, the reference step or the stage's SDS step,
+ * the regularisers, a fresh Adam with the stage's clip, losses in a GPU ring read every
+ * `logEvery` steps, checkpoints, and a clean stop on abort. A stage supplies only its SDS
+ * step.
+ *
+ * @module
+ */
+import { resizeReference } from "../io/reference_image.ts";
+import { Adam } from "../kernels/adam.ts";
+import { chunkFloats } from "../kernels/grid_config.ts";
+import { TimeTv } from "../kernels/time_tv.ts";
+import type { StageName, StageSettings } from "./animate_settings.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { ReferenceStep } from "./reference_step.ts";
+import { RngStream } from "./rng_stream.ts";
+import { type RunState, stageEnd, stageStart } from "./run_state.ts";
+import { restoreModel, snapshotModel, type StageModel } from "./stage_model.ts";
+
+/** Progress events of a stage (and of {@linkcode animate}'s scoring and export). */
+export type StageEvent =
+  | {
+    type: "stage-start";
+    stage: StageName;
+    /** Iteration within the stage the run starts at (non-zero when resuming). */
+    iteration: number;
+    total: number;
+    /** Cumulative step. */
+    step: number;
+    adapter: string;
+  }
+  | {
+    type: "progress";
+    stage: StageName;
+    iteration: number;
+    total: number;
+    step: number;
+    /** Mean of each loss term over the steps since the last event that computed it. */
+    loss: Record<string, number>;
+    /** Learning rates in use. */
+    lr: { grid: number; mlp: number };
+    itPerSec: number;
+    /** Estimated seconds left in this stage. */
+    secondsLeft: number;
+    elapsedMs: number;
+  }
+  | { type: "checkpoint"; stage: StageName; iteration: number; path: string }
+  | {
+    type: "stage-done";
+    stage: StageName;
+    iteration: number;
+    total: number;
+    elapsedMs: number;
+    interrupted: boolean;
+  }
+  | { type: "eval"; stage: StageName | "final"; psnr: number; ssim: number }
+  | { type: "export"; stage: StageName; files: string[] };
+
+/** Options every stage function takes. */
+export interface StageOptions {
+  /** Progress sink; library code never prints. */
+  onEvent?: (event: StageEvent) => void;
+  /** Stops at the next step boundary, after saving a checkpoint when `out` is set. */
+  signal?: AbortSignal;
+  /** The stage's folder: `checkpoint.safetensors` goes there. */
+  out?: string;
+}
+
+/** One loss value the SDS step produced: a term name and where its f32 sits on the GPU. */
+export type LossSource = [name: string, buffer: GPUBuffer, byteOffset: number];
+
+/** What a stage plugs into the skeleton. */
+export interface StageProgram {
+  stage: StageName;
+  settings: StageSettings;
+  model: StageModel;
+  /** Names of the terms its SDS step reports (the ring's columns after the shared ones). */
+  terms: string[];
+  /** Encodes and submits one SDS step: renders, priors, backward. No read-back. */
+  sdsStep(step: number, rng: RngStream): LossSource[];
+  /** Frees what the program allocated (not the model). */
+  destroy(): void;
+}
+
+/** What {@linkcode runStage} returns. */
+export interface StageRun {
+  step: number;
+  rngState: number;
+  interrupted: boolean;
+  checkpoint: string | null;
+  elapsedMs: number;
+}
+
+/** Name of a stage's checkpoint inside its folder. */
+export const STAGE_CHECKPOINT = "checkpoint.safetensors";
+
+const SHARED_TERMS = ["ref_rgb", "ref_mask", "time_tv"];
+
+/**
+ * Runs `program` from the state's cumulative step to the end of its stage.
+ *
+ * @param state the run state (its `model` must be `program.model`)
+ * @param program the stage's SDS step and settings
+ * @param options events, abort signal, output folder
+ * @returns the new cumulative step and random state
+ */
+export async function runStage(
+  state: RunState,
+  program: StageProgram,
+  options: StageOptions = {},
+): Promise<StageRun> {
+  const { gpu, settings: s } = state;
+  const t = program.settings;
+  const model = program.model;
+  const emit = options.onEvent ?? (() => {});
+  const first = stageStart(s, program.stage);
+  const last = stageEnd(s, program.stage);
+  const owned: { destroy(): void }[] = [];
+  try {
+    const refSize = Math.round(s.resolution * s.referenceScale);
+    const ref = await ReferenceStep.create(gpu, model, {
+      target: { size: refSize, ...referenceAt(state, refSize) },
+      weights: { rgb: t.rgbWeight, mask: t.maskWeight },
+      seed: s.seed,
+    });
+    owned.push(ref);
+    const field = model.field;
+    const tvPoints = gpu.createBuffer(s.timeTvPoints * 12, { label: "stage tv points" });
+    owned.push({ destroy: () => tvPoints.destroy() });
+    const keyframes = field.layout.config.keyframes;
+    const tv = await TimeTv.create(gpu, field.layout, {
+      params: field.grid,
+      grads: field.gridGrads,
+      points: tvPoints,
+      batch: s.timeTvPoints,
+      lambda: t.timeTvWeight,
+    });
+    owned.push(tv);
+    const adam = await Adam.create(gpu, {
+      groups: [
+        {
+          name: "grid",
+          params: field.grid,
+          grads: field.gridGrads,
+          floats: field.grid.map((_, c) => chunkFloats(field.layout, c)),
+          lr: t.lrGrid,
+        },
+        {
+          name: "mlp",
+          params: [field.mlp],
+          grads: [field.mlpGrads],
+          floats: [field.mlpLayout.size],
+          lr: t.lrMlp,
+        },
+      ],
+      clip: t.gradClip,
+      zeroGrads: true,
+    });
+    owned.push(adam);
+    const terms = [...SHARED_TERMS, ...program.terms];
+    const columns = terms.length;
+    const ring = gpu.createBuffer(s.logEvery * columns * 4, { label: "stage loss ring" });
+    owned.push({ destroy: () => ring.destroy() });
+    const rng = new RngStream(0);
+    rng.state = state.rngState;
+    let step = Math.max(state.step, first);
+    const checkpointPath = options.out === undefined
+      ? null
+      : `${options.out.replace(/\/+$/, "")}/${STAGE_CHECKPOINT}`;
+    if (checkpointPath !== null) {
+      await Deno.mkdir(options.out!, { recursive: true });
+      const resumed = await tryResume(checkpointPath, program, { gpu, adam, first, last });
+      if (resumed !== null) {
+        step = resumed.step;
+        rng.state = resumed.rngState;
+      }
+    }
+    let lastCheckpoint: string | null = null;
+    const save = async () => {
+      if (checkpointPath === null) return;
+      const snap = await snapshotModel(gpu, model);
+      await saveCheckpoint(checkpointPath, {
+        step,
+        grid: snap.grid,
+        featuresPerLevel: field.layout.config.featuresPerLevel,
+        mlp: snap.mlp,
+        adam: await adam.state(),
+        occupancy: {
+          ...snap.occupancy,
+          res: model.occupancy.grid.res,
+          slices: keyframeSlices(model),
+        },
+        rngState: rng.state,
+        options: {
+          stage: program.stage,
+          preset: state.preset,
+          complete: step >= last,
+          settings: s,
+          prompts: state.prompts,
+        },
+        scene: state.scene?.source ?? "",
+      });
+      lastCheckpoint = checkpointPath;
+      emit({
+        type: "checkpoint",
+        stage: program.stage,
+        iteration: step - first,
+        path: checkpointPath,
+      });
+    };
+
+    emit({
+      type: "stage-start",
+      stage: program.stage,
+      iteration: step - first,
+      total: t.iterations,
+      step,
+      adapter: gpu.adapterName,
+    });
+    const start = performance.now();
+    const startStep = step;
+    const points = new Float32Array(s.timeTvPoints * 3);
+    const sums = new Float64Array(columns);
+    const counts = new Float64Array(columns);
+    const active: number[][] = [];
+    let pending = 0;
+    let interrupted = false;
+    const flush = async () => {
+      if (pending === 0) return;
+      const values = new Float32Array(
+        await gpu.read(ring, { byteLength: pending * columns * 4 }),
+      );
+      sums.fill(0);
+      counts.fill(0);
+      active.forEach((cols, row) => {
+        for (const c of cols) {
+          sums[c]! += values[row * columns + c]!;
+          counts[c]! += 1;
+        }
+      });
+      pending = 0;
+      active.length = 0;
+      const loss: Record<string, number> = {};
+      terms.forEach((name, c) => {
+        if (counts[c]! > 0) loss[name] = sums[c]! / counts[c]!;
+      });
+      const elapsedMs = performance.now() - start;
+      const itPerSec = (step - startStep) / Math.max(elapsedMs / 1000, 1e-9);
+      emit({
+        type: "progress",
+        stage: program.stage,
+        iteration: step - first,
+        total: t.iterations,
+        step,
+        loss,
+        lr: { grid: t.lrGrid, mlp: t.lrMlp },
+        itPerSec,
+        secondsLeft: itPerSec > 0 ? (last - step) / itPerSec : 0,
+        elapsedMs,
+      });
+    };
+
+    const levels = field.layout.config.levels;
+    while (step < last) {
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      // SPEC.md §5.1: occupancy at step % 16 == 0 and the level mask at step ≤ N, both
+      // checked before the increment.
+      if (step % s.field.occupancyInterval === 0) model.occupancy.update(step, rng.fn);
+      const masked = step <= t.levelMaskSteps;
+      const activeLevels = masked ? Math.max(1, Math.ceil(levels / 2)) : levels;
+      ref.renderer.fieldEval.setActiveLevels(activeLevels);
+      setProgramLevels(program, activeLevels);
+      step++;
+      const isReference = step < t.referenceWarmup + first || step % t.referenceEvery === 0;
+      const sources: LossSource[] = [];
+      if (isReference) {
+        ref.step(step, rng);
+        sources.push(["ref_rgb", ref.loss.loss, 0], ["ref_mask", ref.loss.loss, 4]);
+      } else {
+        sources.push(...program.sdsStep(step, rng));
+      }
+      const useTv = keyframes > 1 && t.timeTvWeight > 0;
+      if (useTv) {
+        for (let i = 0; i < points.length; i++) points[i] = rng.uniform(-1, 1);
+        gpu.upload(tvPoints, points);
+        sources.push(["time_tv", tv.loss, 0]);
+      }
+      const slot = pending;
+      const cols: number[] = [];
+      gpu.submit((encoder) => {
+        const pass = encoder.beginComputePass({ label: `${program.stage} tv + adam` });
+        if (useTv) tv.encodeBackward(pass);
+        adam.encodeStep(pass);
+        pass.end();
+        for (const [name, buffer, offset] of sources) {
+          const c = terms.indexOf(name);
+          if (c < 0) {
+            throw new Error(`Stage ${program.stage} reported an unknown loss term ${name}`);
+          }
+          cols.push(c);
+          encoder.copyBufferToBuffer(buffer, offset, ring, (slot * columns + c) * 4, 4);
+        }
+      });
+      active.push(cols);
+      pending++;
+      if (pending === s.logEvery || step === last) await flush();
+      if (t.checkpointEvery > 0 && (step - first) % t.checkpointEvery === 0 && step < last) {
+        await save();
+      }
+    }
+    await flush();
+    await gpu.flush();
+    const elapsedMs = performance.now() - start;
+    await save();
+    emit({
+      type: "stage-done",
+      stage: program.stage,
+      iteration: step - first,
+      total: t.iterations,
+      elapsedMs,
+      interrupted,
+    });
+    return { step, rngState: rng.state, interrupted, checkpoint: lastCheckpoint, elapsedMs };
+  } finally {
+    for (const o of owned.reverse()) o.destroy();
+  }
+}
+
+function keyframeSlices(model: StageModel): number {
+  return model.occupancy.grid.slices;
+}
+
+/** Programs expose their renderers' field evaluators through this optional hook. */
+function setProgramLevels(program: StageProgram, active: number): void {
+  const p = program as StageProgram & { setActiveLevels?: (n: number) => void };
+  p.setActiveLevels?.(active);
+}
+
+/** The reference image area-resized to the reference render, with M = alpha > 0.5. */
+function referenceAt(state: RunState, size: number): { rgb: Float32Array; mask: Float32Array } {
+  const r = resizeReference(state.reference, size);
+  return { rgb: r.rgb, mask: Float32Array.from(r.mask) };
+}
+
+/**
+ * Continues an interrupted stage from its checkpoint: same step, optimiser state and
+ * random stream. A complete checkpoint or one of another stage is left alone.
+ */
+async function tryResume(
+  path: string,
+  program: StageProgram,
+  ctx: { gpu: RunState["gpu"]; adam: Adam; first: number; last: number },
+): Promise<{ step: number; rngState: number } | null> {
+  try {
+    await Deno.stat(path);
+  } catch {
+    return null;
+  }
+  const ck = await loadCheckpoint(path);
+  const opts = ck.options as { stage?: string; complete?: boolean };
+  if (opts.stage !== program.stage || opts.complete === true) return null;
+  if (ck.step < ctx.first || ck.step > ctx.last) return null;
+  restoreModel(ctx.gpu, program.model, {
+    grid: ck.grid,
+    mlp: ck.mlp,
+    occupancy: ck.occupancy,
+  });
+  ctx.adam.loadState(ck.adam);
+  return { step: ck.step, rngState: ck.rngState };
+}

@@ -1,0 +1,132 @@
+/**
+ * Stage 1 of Animate124, the static stage (SPEC.md §5.3, "Stage 2 static" in the
+ * original's numbering): a one-keyframe field fitted to the reference view, with the
+ * text-to-image prior and the view-conditioned prior shaping the unseen sides on every
+ * SDS step. Zero-1-to-3's gradient is scaled by angle/180° to the reference (SPEC.md §4).
+ *
+ * @module
+ */
+import { orbitCamera } from "../kernels/camera.ts";
+import { type ClipFrame, ClipRenderer, type RenderSettings } from "../kernels/clip_renderer.ts";
+import type { Gpu } from "../kernels/gpu.ts";
+import { cameraAngleToReference } from "./clip_cameras.ts";
+import type { RngStream } from "./rng_stream.ts";
+import type { RunState } from "./run_state.ts";
+import { sdsShading } from "./sds_shading.ts";
+import { type LossSource, runStage, type StageOptions, type StageProgram } from "./stage_runner.ts";
+import { createStageModel, destroyStageModel, type StageModel } from "./stage_model.ts";
+import { sampleTrainingPose } from "./training_cameras.ts";
+
+/** A random solid background per SDS step (SPEC.md §3.3). */
+export function randomBackground(rng: RngStream): [number, number, number] {
+  return [rng.next(), rng.next(), rng.next()];
+}
+
+/** Zeroes the colour gradient the priors add into (they accumulate). */
+export function clearGrads(gpu: Gpu, renderer: ClipRenderer): void {
+  gpu.submit((encoder) => encoder.clearBuffer(renderer.grads.image));
+}
+
+class StaticProgram implements StageProgram {
+  readonly stage = "static" as const;
+  readonly terms = ["sd", "zero123"];
+  readonly settings: RunState["settings"]["static"];
+  readonly model: StageModel;
+  readonly #state: RunState;
+  readonly #renderer: ClipRenderer;
+
+  constructor(state: RunState, model: StageModel, renderer: ClipRenderer) {
+    this.#state = state;
+    this.settings = state.settings.static;
+    this.model = model;
+    this.#renderer = renderer;
+  }
+
+  setActiveLevels(active: number): void {
+    this.#renderer.fieldEval.setActiveLevels(active);
+  }
+
+  sdsStep(step: number, rng: RngStream): LossSource[] {
+    const { gpu, settings: s, priors, prompts } = this.#state;
+    const size = s.resolution;
+    const pose = sampleTrainingPose(rng);
+    const camera = orbitCamera(pose, { width: size, height: size });
+    const frames: ClipFrame[] = [{ camera, time: 0 }];
+    const background = randomBackground(rng);
+    const render: RenderSettings = {
+      step,
+      background,
+      ...sdsShading("static", rng, { step, normals: s.normals }),
+    };
+    const r = this.#renderer;
+    r.forward(frames, render);
+    clearGrads(gpu, r);
+    const request = {
+      images: r.clip.image,
+      count: 1,
+      width: size,
+      height: size,
+      grad: r.grads.image,
+      random: rng.fn,
+    };
+    priors.image.score({
+      ...request,
+      conditioning: { prompt: prompts.static, cameras: [camera], times: [0], background },
+    });
+    priors.view.score({
+      ...request,
+      weight: cameraAngleToReference(pose) / 180,
+      conditioning: { prompt: prompts.static, cameras: [camera], times: [0], background },
+    });
+    r.backward(frames, render);
+    return [["sd", priors.image.loss, 0], ["zero123", priors.view.loss, 0]];
+  }
+
+  destroy(): void {
+    this.#renderer.destroy();
+  }
+}
+
+/**
+ * Runs the static stage on a fresh one-keyframe model and returns the state with it.
+ *
+ * @param state the run state (`model` null, or a static model to continue)
+ * @param options events, abort signal, the stage folder for checkpoints
+ * @returns the state after the stage; `completed` gains `static` unless interrupted
+ */
+export async function staticStage(state: RunState, options: StageOptions = {}): Promise<RunState> {
+  const { gpu, settings: s } = state;
+  const model = state.model ?? await createStageModel(gpu, s.field, {
+    dynamic: false,
+    seed: s.seed,
+  });
+  try {
+    const renderer = await ClipRenderer.create(gpu, model.field, {
+      width: s.resolution,
+      height: s.resolution,
+      maxFrames: 1,
+      occupancy: model.occupancy.grid,
+      dt: model.dt,
+      perturb: true,
+      seed: s.seed,
+      normals: s.normals,
+    });
+    const program = new StaticProgram(state, model, renderer);
+    try {
+      const run = await runStage({ ...state, model }, program, options);
+      return {
+        ...state,
+        model,
+        step: run.step,
+        rngState: run.rngState,
+        interrupted: run.interrupted,
+        completed: run.interrupted ? state.completed : [...state.completed, "static"],
+      };
+    } finally {
+      program.destroy();
+    }
+  } catch (error) {
+    if (state.model === null) destroyStageModel(model);
+    throw error;
+  }
+}
