@@ -77,7 +77,7 @@ function toChannels(src: Uint8Array, n: number, from: number, to: 3 | 4): Uint8A
 
 /**
  * Reads a PNG as 8-bit RGB or RGBA. 16-bit files are rounded to 8 bits, palettes
- * and grayscale are expanded. (JPEG is not supported yet.)
+ * and grayscale are expanded. JPEG files go through `readPngOrJpeg` in `reference_image.ts`.
  *
  * @example Read back what was written
  * ```ts
@@ -100,7 +100,7 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
   }
   const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
   if (bytes.length < 8 || sig.some((b, i) => bytes[i] !== b)) {
-    throw new Error(`${where}: not a PNG file (bad signature); only PNG is supported for now`);
+    throw new Error(`${where}: not a PNG file (bad signature); for JPEG use readPngOrJpeg`);
   }
   try {
     const png = decode(bytes);

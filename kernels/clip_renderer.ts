@@ -21,6 +21,7 @@ import { RayMarcher } from "./march.ts";
 import { NormalPoints } from "./normal_points.ts";
 import type { OccupancyGrid } from "./occupancy.ts";
 import { RayGenerator } from "./rays.ts";
+import { SampleReg } from "./sample_reg.ts";
 import { SampleTimes } from "./sample_times.ts";
 import { Shade } from "./shade.ts";
 import type { ShadingMode } from "./shade_twin.ts";
@@ -65,6 +66,21 @@ export interface ClipFrame {
   light?: readonly [number, number, number];
 }
 
+/**
+ * Weights of the per-sample regularisers of SPEC.md §5.5 (see `sample_reg_twin.ts`);
+ * 0 or absent turns a term off, and then it costs nothing.
+ */
+export interface RenderRegularisers {
+  /** λ_e of the weight entropy (SPEC.md: 1e-3·min(1, 2·step/iters)). */
+  entropy?: number;
+  /**
+   * λ_o of the normal orientation (SPEC.md: 1e-2). Ignored by a renderer built with
+   * `normals: false`. The original has no normals, hence no orientation term, in
+   * albedo-shaded steps; pass 0 there to match it.
+   */
+  orientation?: number;
+}
+
 /** Per-render settings. */
 export interface RenderSettings {
   /** Global step: keys the start jitter, so forward and backward march identically. */
@@ -79,6 +95,13 @@ export interface RenderSettings {
   originOffset?: readonly [number, number, number];
   /** Shared offset added to every ray direction. */
   directionOffset?: readonly [number, number, number];
+  /**
+   * Per-sample regularisers, applied by {@linkcode ClipRenderer.backward} only (the
+   * forward ignores them). Each frame's terms are divided by F·S_f (F frames, S_f samples
+   * in frame f): the per-frame mean averaged over frames, where the original takes one
+   * mean over all samples of the clip.
+   */
+  regularisers?: RenderRegularisers;
 }
 
 /** Clip-sized buffers, frame-major: frame f's pixels start at f·H·W. */
@@ -114,6 +137,7 @@ interface FrameParts {
   pointArgs: IndirectArgs;
   shade: Shade;
   composite: Composite;
+  sampleReg: SampleReg;
   frameTime: GPUBuffer;
   light: GPUBuffer;
   /** One frame's outputs and gradient inputs. */
@@ -296,6 +320,7 @@ export class ClipRenderer {
         normalImage: buf(rays * 12, "frame normal image grads"),
       },
     };
+    const gWeights = buf(capacity * 4, "weight grads");
     const composite = await Composite.create(gpu, {
       rayInfo: march.rayRanges,
       ts: march.ts,
@@ -311,10 +336,21 @@ export class ClipRenderer {
       gradAlpha: frame.grads.alpha,
       gradDepth: frame.grads.depth,
       gradNormalImage: frame.grads.normalImage,
+      gradWeights: gWeights,
       gradSigma: gSigma,
       gradColour: gColour,
       gradNormal: gNormal,
     }, { rays });
+    composite.useGradWeights(false);
+    const sampleReg = await SampleReg.create(gpu, {
+      count: march.count,
+      weights: frame.weights,
+      normals: normal,
+      rayIndex: march.rayIndex,
+      directions: rayGen.directions,
+      gradWeights: gWeights,
+      gradNormal: gNormal,
+    }, { maxSamples: capacity });
     const clip: ClipBuffers = {
       image: buf(maxFrames * rays * 12, "clip image"),
       alpha: buf(maxFrames * rays * 4, "clip alpha"),
@@ -346,12 +382,22 @@ export class ClipRenderer {
         pointArgs,
         shade,
         composite,
+        sampleReg,
         frameTime,
         light,
         frame,
         owned,
       },
     });
+  }
+
+  /**
+   * Two f32 on the GPU: the unweighted entropy and orientation losses of the last
+   * {@linkcode ClipRenderer.backward} (zero for a term that was off), summed over its
+   * frames. Copy or read it after the backward; the renderer never reads it back.
+   */
+  get regLoss(): GPUBuffer {
+    return this.#p.sampleReg.loss;
   }
 
   /** The field evaluator, e.g. to set the coarse-to-fine level mask. */
@@ -380,14 +426,26 @@ export class ClipRenderer {
    * Adds dL/dθ into the field's gradient buffers, from the gradients the caller wrote into
    * {@linkcode ClipRenderer.grads}. Each frame's forward pass is recomputed first, so
    * `frames` and `settings` must be those of the matching {@linkcode ClipRenderer.forward}.
+   * `settings.regularisers` adds the entropy and orientation terms (see
+   * {@linkcode RenderSettings.regularisers}) and their losses to
+   * {@linkcode ClipRenderer.regLoss}.
    */
   backward(frames: readonly ClipFrame[], settings: RenderSettings = {}): void {
     this.#apply(frames, settings);
     const p = this.#p;
     const rays = this.width * this.height;
+    const reg = p.sampleReg;
+    reg.set({
+      entropy: settings.regularisers?.entropy ?? 0,
+      orientation: this.normals ? (settings.regularisers?.orientation ?? 0) : 0,
+      frames: frames.length,
+    });
+    p.composite.useGradWeights(reg.entropyOn);
+    const anyReg = reg.entropyOn || reg.orientationOn;
     frames.forEach((frame, f) => {
       this.#setFrame(frame, settings);
       this.#gpu.submit((encoder) => {
+        if (f === 0) reg.clearLoss(encoder);
         const g = this.grads;
         const fg = p.frame.grads;
         encoder.copyBufferToBuffer(g.image, f * rays * 12, fg.image, 0, rays * 12);
@@ -396,7 +454,13 @@ export class ClipRenderer {
         encoder.copyBufferToBuffer(g.normalImage, f * rays * 12, fg.normalImage, 0, rays * 12);
         const pass = encoder.beginComputePass({ label: "render backward" });
         this.#encodeForward(pass);
+        if (anyReg) {
+          reg.encodeMainIndirect(pass, p.sampleArgs.args);
+          reg.encodeReduce(pass);
+        }
         p.composite.encodeBackward(pass);
+        // Composite writes dL/dnormal; orientation adds to it before shade consumes it.
+        if (reg.orientationOn) reg.encodeNormalsIndirect(pass, p.sampleArgs.args);
         p.shade.encodeBackwardIndirect(pass, p.sampleArgs.args);
         p.fieldEval.encodeBackward(pass);
         pass.end();
@@ -470,6 +534,7 @@ export class ClipRenderer {
     p.pointArgs.destroy();
     p.shade.destroy();
     p.composite.destroy();
+    p.sampleReg.destroy();
     for (const b of p.owned) b.destroy();
   }
 }

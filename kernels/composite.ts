@@ -100,6 +100,8 @@ export class Composite {
   readonly #uniform: GPUBuffer;
   readonly #rays: number;
   readonly #hasGradWeights: boolean;
+  #useGradWeights: boolean;
+  #background: number[] = [1, 1, 1];
   readonly #forward: Bound;
   readonly #backward: Bound | null;
   readonly #owned: GPUBuffer[];
@@ -120,6 +122,7 @@ export class Composite {
     this.#uniform = parts.uniform;
     this.#rays = parts.rays;
     this.#hasGradWeights = parts.buffers.gradWeights !== undefined;
+    this.#useGradWeights = this.#hasGradWeights;
     this.#forward = parts.forward;
     this.#backward = parts.backward;
     this.#owned = parts.owned;
@@ -201,13 +204,31 @@ export class Composite {
 
   /** Sets the background RGB for work submitted from now on (SDS steps draw one per step). */
   setBackground(rgb: ArrayLike<number>): void {
+    const bg = [0, 1, 2].map((c) => requireFinite(`background[${c}]`, rgb[c]));
+    this.#background = bg;
+    this.#writeUniform();
+  }
+
+  /**
+   * Turns the `gradWeights` input on or off for work submitted from now on (on by
+   * default when the buffer was bound). Off, the backward skips it entirely, so a
+   * disabled entropy term leaves the gradients bit-identical to a composite without it.
+   */
+  useGradWeights(on: boolean): void {
+    if (on && !this.#hasGradWeights) {
+      throw new Error("Composite was created without gradWeights: cannot use dL/dweights");
+    }
+    if (on === this.#useGradWeights) return;
+    this.#useGradWeights = on;
+    this.#writeUniform();
+  }
+
+  #writeUniform(): void {
     const bytes = new ArrayBuffer(32);
     const view = new DataView(bytes);
-    for (let c = 0; c < 3; c++) {
-      view.setFloat32(4 * c, requireFinite(`background[${c}]`, rgb[c]), true);
-    }
+    for (let c = 0; c < 3; c++) view.setFloat32(4 * c, this.#background[c]!, true);
     view.setUint32(12, this.#rays, true);
-    view.setUint32(16, this.#hasGradWeights ? 1 : 0, true);
+    view.setUint32(16, this.#useGradWeights ? 1 : 0, true);
     this.#gpu.upload(this.#uniform, new Uint8Array(bytes));
   }
 

@@ -14,6 +14,7 @@ import type { MlpConfig } from "./mlp.ts";
 import { mlpBackwardTwin, mlpForwardTwin } from "./mlp_twin.ts";
 import { normalPointsTwin } from "./normal_points_twin.ts";
 import { generateRaysTwin } from "./rays_twin.ts";
+import { sampleRegTwin } from "./sample_reg_twin.ts";
 import { shadeBackwardTwin, shadeTwin } from "./shade_twin.ts";
 
 /** Field parameters and render options of {@linkcode renderClipTwin}. */
@@ -52,6 +53,11 @@ export interface RenderTwinResult {
   /** dL/dgrid per keyframe and dL/dMLP, when `grads` was given. */
   gridGrads?: Float64Array[];
   mlpGrads?: Float64Array;
+  /**
+   * Unweighted [entropy, orientation] losses summed over frames, when `grads` was given
+   * (what `ClipRenderer.regLoss` holds after the backward).
+   */
+  regLoss?: [number, number];
 }
 
 /**
@@ -94,6 +100,9 @@ export function renderClipTwin(
     ? undefined
     : new Float64Array(options.mlpParams.length);
   const background = options.background ?? [1, 1, 1];
+  const entropy = options.regularisers?.entropy ?? 0;
+  const orientation = options.regularisers?.orientation ?? 0;
+  const regLoss: [number, number] = [0, 0];
   frames.forEach((frame, f) => {
     const r = generateRaysTwin([frame.camera], {
       ...(options.originOffset === undefined ? {} : { originOffset: options.originOffset }),
@@ -154,12 +163,22 @@ export function renderClipTwin(
     const g = options.grads;
     const slice = (a: ArrayLike<number>, w: number) =>
       Array.prototype.slice.call(a, f * rays * w, (f + 1) * rays * w) as number[];
+    const reg = sampleRegTwin({
+      weights: out.weights,
+      normals: shaded.normal,
+      rayIndex: packed.rayIndex,
+      directions: r.directions,
+    }, { entropy, orientation, frames: F });
+    regLoss[0] += reg.entropy;
+    regLoss[1] += reg.orientation;
     const cg = compositeBackwardTwin(compInputs, {
       image: slice(g.image, 3),
       alpha: slice(g.alpha, 1),
       depth: slice(g.depth, 1),
       normalImage: slice(g.normalImage, 3),
+      ...(entropy === 0 ? {} : { weights: reg.gradWeights }),
     });
+    for (let i = 0; i < cg.normal.length; i++) cg.normal[i]! += reg.gradNormals[i]!;
     const dRaw = shadeBackwardTwin(shadeInputs, cg);
     const mb = mlpBackwardTwin(options.mlp, { params: options.mlpParams, features, dRaw });
     for (let i = 0; i < mb.dParams.length; i++) mlpGrads![i]! += mb.dParams[i]!;
@@ -177,5 +196,6 @@ export function renderClipTwin(
     samples,
     ...(gridGrads === undefined ? {} : { gridGrads }),
     ...(mlpGrads === undefined ? {} : { mlpGrads }),
+    ...(options.grads === undefined ? {} : { regLoss }),
   };
 }

@@ -8,7 +8,6 @@
  */
 import { loadReferenceImage } from "../io/reference_image.ts";
 import { acquireGpu, type Gpu } from "../kernels/gpu.ts";
-import { createScenePriors } from "../priors/scene_priors.ts";
 import { loadScene, type Scene } from "../scenes/scene_config.ts";
 import {
   type AnimateOverrides,
@@ -25,6 +24,7 @@ import { exportTurntable } from "./export_turntable.ts";
 import { type HeldOutMetrics, scoreHeldOut } from "./held_out_score.ts";
 import { refineStage } from "./refine_stage.ts";
 import type { PriorSet, RunState } from "./run_state.ts";
+import { createScenePriors } from "./scene_priors.ts";
 import {
   createStageModel,
   destroyStageModel,
@@ -127,7 +127,7 @@ function defaultImage(scene: Scene | null): string | null {
  *     resolution: 8, frames: 2, clipPrecision: 8, timeTvPoints: 16,
  *     field: { levels: 2, log2TableSize: 8, keyframes: 2, occupancyRes: 8, occupancySlices: 2 },
  *     static: small, dynamic: small, refine: small,
- *     eval: { views: 1, times: 1, resolution: 8 },
+ *     eval: { views: 1, times: 1, resolution: 12 },
  *   },
  *   export: false,
  * });
@@ -273,7 +273,7 @@ export async function animate(options: AnimateOptions): Promise<AnimateResult> {
     };
   } finally {
     if (live.model !== null) destroyStageModel(live.model);
-    if (live.priors !== null) for (const p of Object.values(live.priors)) p.destroy();
+    if (live.priors !== null) { for (const p of Object.values(live.priors)) p.destroy(); }
     if (ownGpu) gpu.destroy();
   }
 }

@@ -43,7 +43,7 @@ export interface DrawnClip {
 export interface ClipStepHook {
   terms: string[];
   /** Called after the trainable render and the gradient clear; returns its loss sources. */
-  afterForward(clip: DrawnClip, renderer: ClipRenderer, rng: RngStream): LossSource[];
+  afterForward(clip: DrawnClip, renderer: ClipRenderer, rng: RngStream): Promise<LossSource[]>;
   destroy(): void;
 }
 
@@ -105,14 +105,14 @@ export class ClipProgram implements StageProgram {
     };
   }
 
-  sdsStep(step: number, rng: RngStream): LossSource[] {
+  async sdsStep(step: number, rng: RngStream): Promise<LossSource[]> {
     const { gpu, settings: s, priors, prompts } = this.#state;
     const clip = this.drawClip(step, rng);
     const r = this.renderer;
     r.forward(clip.frames, clip.render);
     clearGrads(gpu, r);
     const sources: LossSource[] = [];
-    if (this.#hook !== null) sources.push(...this.#hook.afterForward(clip, r, rng));
+    if (this.#hook !== null) sources.push(...await this.#hook.afterForward(clip, r, rng));
     const cameras = clip.frames.map((f) => f.camera);
     const times = clip.frames.map((f) => f.time);
     const base = {
@@ -122,17 +122,16 @@ export class ClipProgram implements StageProgram {
       grad: r.grads.image,
       random: rng.fn,
     };
-    priors.video.score({
+    await priors.video.score({
       ...base,
       count: clip.frames.length,
       conditioning: { prompt: prompts.motion, cameras, times, background: clip.background },
     });
     sources.push(["video", priors.video.loss, 0]);
     if (clip.startsAtZero) {
-      priors.view.score({
+      await priors.view.score({
         ...base,
         count: 1,
-        weight: clip.angleDeg / 180,
         conditioning: {
           prompt: prompts.static,
           cameras: [cameras[0]!],

@@ -53,7 +53,11 @@ class RefineHook implements ClipStepHook {
     this.#control = parts.gpu.createBuffer(bytes, { label: "refine control pair" });
   }
 
-  afterForward(clip: DrawnClip, renderer: ClipRenderer, rng: RngStream): LossSource[] {
+  async afterForward(
+    clip: DrawnClip,
+    renderer: ClipRenderer,
+    rng: RngStream,
+  ): Promise<LossSource[]> {
     const { gpu, settings: s, priors, prompts } = this.#state;
     this.#frozenRenderer.forward(clip.frames, clip.render);
     const bytes = s.resolution ** 2 * 12;
@@ -71,7 +75,7 @@ class RefineHook implements ClipStepHook {
       });
       encoder.clearBuffer(this.#pairGrad);
     });
-    priors.frame.score({
+    await priors.frame.score({
       images: this.#pair,
       count: 2,
       width: s.resolution,

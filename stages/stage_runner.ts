@@ -78,7 +78,7 @@ export interface StageProgram {
   /** Names of the terms its SDS step reports (the ring's columns after the shared ones). */
   terms: string[];
   /** Encodes and submits one SDS step: renders, priors, backward. No read-back. */
-  sdsStep(step: number, rng: RngStream): LossSource[];
+  sdsStep(step: number, rng: RngStream): Promise<LossSource[]>;
   /** Frees what the program allocated (not the model). */
   destroy(): void;
 }
@@ -281,7 +281,7 @@ export async function runStage(
         ref.step(step, rng);
         sources.push(["ref_rgb", ref.loss.loss, 0], ["ref_mask", ref.loss.loss, 4]);
       } else {
-        sources.push(...program.sdsStep(step, rng));
+        sources.push(...await program.sdsStep(step, rng));
       }
       const useTv = keyframes > 1 && t.timeTvWeight > 0;
       if (useTv) {

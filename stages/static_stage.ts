@@ -9,7 +9,6 @@
 import { orbitCamera } from "../kernels/camera.ts";
 import { type ClipFrame, ClipRenderer, type RenderSettings } from "../kernels/clip_renderer.ts";
 import type { Gpu } from "../kernels/gpu.ts";
-import { cameraAngleToReference } from "./clip_cameras.ts";
 import type { RngStream } from "./rng_stream.ts";
 import type { RunState } from "./run_state.ts";
 import { sdsShading } from "./sds_shading.ts";
@@ -46,7 +45,7 @@ class StaticProgram implements StageProgram {
     this.#renderer.fieldEval.setActiveLevels(active);
   }
 
-  sdsStep(step: number, rng: RngStream): LossSource[] {
+  async sdsStep(step: number, rng: RngStream): Promise<LossSource[]> {
     const { gpu, settings: s, priors, prompts } = this.#state;
     const size = s.resolution;
     const pose = sampleTrainingPose(rng);
@@ -69,13 +68,13 @@ class StaticProgram implements StageProgram {
       grad: r.grads.image,
       random: rng.fn,
     };
-    priors.image.score({
+    await priors.image.score({
       ...request,
       conditioning: { prompt: prompts.static, cameras: [camera], times: [0], background },
     });
-    priors.view.score({
+    // Zero123's λ·angle/180° scaling lives in the prior (its `angleScale` option).
+    await priors.view.score({
       ...request,
-      weight: cameraAngleToReference(pose) / 180,
       conditioning: { prompt: prompts.static, cameras: [camera], times: [0], background },
     });
     r.backward(frames, render);

@@ -64,41 +64,45 @@ function parseStages(text: string): StageName[] {
   return names as StageName[];
 }
 
-if (import.meta.main) {
-  let values;
+const OPTIONS = {
+  scene: { type: "string" },
+  image: { type: "string" },
+  prompt: { type: "string" },
+  mask: { type: "string" },
+  "white-threshold": { type: "string" },
+  config: { type: "string" },
+  preset: { type: "string" },
+  stages: { type: "string" },
+  out: { type: "string" },
+  "no-export": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function parseFlags() {
   try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        scene: { type: "string" },
-        image: { type: "string" },
-        prompt: { type: "string" },
-        mask: { type: "string" },
-        "white-threshold": { type: "string" },
-        config: { type: "string" },
-        preset: { type: "string" },
-        stages: { type: "string" },
-        out: { type: "string" },
-        "no-export": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    return parseArgs({ args: Deno.args, options: OPTIONS, strict: true, allowPositionals: false })
+      .values;
   } catch (error) {
-    fail((error as Error).message);
+    return fail((error as Error).message);
   }
+}
+
+if (import.meta.main) {
+  const values = parseFlags();
   if (values.help) {
     console.log(USAGE);
     Deno.exit(0);
   }
   const config = values.config === undefined ? {} : await readConfig(values.config);
   // A config file may name the scene, image, prompt and preset too; flags win.
+  const configName = values.config;
   const fromConfig = (key: string): string | undefined => {
     const v = config[key];
     if (v === undefined) return undefined;
     if (typeof v !== "string") {
-      fail(`Invalid config ${values.config}: ${key}: expected a string, got ${JSON.stringify(v)}`);
+      return fail(
+        `Invalid config ${configName}: ${key}: expected a string, got ${JSON.stringify(v)}`,
+      );
     }
     delete config[key];
     return v;
