@@ -1,0 +1,249 @@
+/**
+ * A {@linkcode Prior} built from the shared score-distillation path and any
+ * {@linkcode Denoiser}: draw t and a noise seed, noise the render (`sds_noise`), let the
+ * denoiser predict ε̂_cond and ε̂_uncond, then guide and add the gradient (`sds_grad`).
+ * Only the denoiser differs between the oracles and, later, the ONNX Runtime UNets.
+ *
+ * @module
+ */
+import { cameraCentre } from "../kernels/camera.ts";
+import type { Gpu } from "../kernels/gpu.ts";
+import { requireFinite, requireInt } from "../kernels/validate.ts";
+import type { Denoiser } from "./denoiser.ts";
+import { sampleTimestep } from "./noise_schedule.ts";
+import type { Prior, PriorRequest } from "./prior.ts";
+import { packSdsItems, SDS_ITEM_BYTES, type SdsItemInput } from "./sds_items.ts";
+import { SdsGrad } from "./sds_grad.ts";
+import { SdsNoise } from "./sds_noise.ts";
+import { type SdsOptions, validateSdsOptions } from "./sds_options.ts";
+import { zero123AngleScale } from "./zero123_angle_scale.ts";
+
+/** Options of {@linkcode SdsPrior.create}. */
+export interface SdsPriorOptions {
+  /** Name for logs. */
+  name: string;
+  /** Frame width W the prior scores. */
+  width: number;
+  /** Frame height H. */
+  height: number;
+  /** Largest items per call. */
+  maxItems: number;
+  /** Frames per item: 1 for image priors, the clip length for a video prior. */
+  framesPerItem: number;
+  /** The prior's constants. */
+  sds: SdsOptions;
+  /** The noise predictor; the prior owns it from now on (destroyed with it). */
+  denoiser: Denoiser;
+  /** Reference camera direction for Zero123's angle scale; +z (the reference view) by default. */
+  referenceDirection?: readonly [number, number, number];
+}
+
+/**
+ * The SDS prior. Each {@linkcode SdsPrior.score} draws, in this order from
+ * `request.random`, one timestep per item (or one for all when `sds.sharedTimestep`),
+ * then a 32-bit noise seed; uploads the per-item constants; submits the noise pass, the
+ * denoiser's work and the gradient pass; and returns without reading back.
+ *
+ * @example See `oracle_prior.ts`, which builds one around the oracle denoiser.
+ * ```ts
+ * import { SD_SDS } from "./sds_options.ts";
+ * console.log(SD_SDS.guidanceScale); // 100
+ * ```
+ */
+export class SdsPrior implements Prior {
+  /** Name for logs. */
+  readonly name: string;
+  /** One f32: the latest call's loss, ½‖g‖²/B (SDS) or ½‖z − x̂₀‖²/B (x̂₀ variant). */
+  readonly loss: GPUBuffer;
+  /** The constants. */
+  readonly sds: SdsOptions;
+  /** Frame width. */
+  readonly width: number;
+  /** Frame height. */
+  readonly height: number;
+  /** Frames per item. */
+  readonly framesPerItem: number;
+  /** Largest items per call. */
+  readonly maxItems: number;
+  /** Elements per item (framesPerItem × H × W × 3). */
+  readonly perItem: number;
+  /** The denoiser. */
+  readonly denoiser: Denoiser;
+  /** ε of the latest call, `[items][perItem]` (z space). */
+  readonly noise: GPUBuffer;
+  /** z_t of the latest call. */
+  readonly noisy: GPUBuffer;
+  /** ε̂_cond of the latest call. */
+  readonly epsCond: GPUBuffer;
+  /** ε̂_uncond of the latest call. */
+  readonly epsUncond: GPUBuffer;
+  readonly #gpu: Gpu;
+  readonly #items: GPUBuffer;
+  readonly #noiseOp: SdsNoise;
+  readonly #gradOp: SdsGrad;
+  readonly #reference: readonly [number, number, number];
+  #timesteps: number[] = [];
+  #lambdas: number[] = [];
+
+  private constructor(
+    gpu: Gpu,
+    parts: {
+      options: SdsPriorOptions;
+      perItem: number;
+      buffers: Record<"items" | "noise" | "noisy" | "epsCond" | "epsUncond", GPUBuffer>;
+      noiseOp: SdsNoise;
+      gradOp: SdsGrad;
+    },
+  ) {
+    const o = parts.options;
+    this.#gpu = gpu;
+    this.name = o.name;
+    this.sds = o.sds;
+    this.width = o.width;
+    this.height = o.height;
+    this.framesPerItem = o.framesPerItem;
+    this.maxItems = o.maxItems;
+    this.perItem = parts.perItem;
+    this.denoiser = o.denoiser;
+    this.#items = parts.buffers.items;
+    this.noise = parts.buffers.noise;
+    this.noisy = parts.buffers.noisy;
+    this.epsCond = parts.buffers.epsCond;
+    this.epsUncond = parts.buffers.epsUncond;
+    this.#noiseOp = parts.noiseOp;
+    this.#gradOp = parts.gradOp;
+    this.loss = parts.gradOp.loss;
+    this.#reference = o.referenceDirection ?? [0, 0, 1];
+  }
+
+  /** Builds the buffers and both SDS kernels; call once. */
+  static async create(gpu: Gpu, options: SdsPriorOptions): Promise<SdsPrior> {
+    const width = requireInt("width", options.width, { min: 1 });
+    const height = requireInt("height", options.height, { min: 1 });
+    const maxItems = requireInt("maxItems", options.maxItems, { min: 1 });
+    const frames = requireInt("framesPerItem", options.framesPerItem, { min: 1 });
+    validateSdsOptions(options.sds);
+    const perItem = frames * width * height * 3;
+    const maxElements = maxItems * perItem;
+    const f = (label: string) =>
+      gpu.createBuffer(4 * maxElements, { label: `${options.name} ${label}` });
+    const buffers = {
+      items: gpu.createBuffer(SDS_ITEM_BYTES * maxItems, { label: `${options.name} items` }),
+      noise: f("noise"),
+      noisy: f("noisy"),
+      epsCond: f("eps cond"),
+      epsUncond: f("eps uncond"),
+    };
+    const [noiseOp, gradOp] = await Promise.all([
+      SdsNoise.create(gpu, {
+        items: buffers.items,
+        noise: buffers.noise,
+        noisy: buffers.noisy,
+        maxElements,
+      }),
+      SdsGrad.create(gpu, {
+        noise: buffers.noise,
+        epsCond: buffers.epsCond,
+        epsUncond: buffers.epsUncond,
+        items: buffers.items,
+        maxElements,
+      }),
+    ]);
+    return new SdsPrior(gpu, { options, perItem, buffers, noiseOp, gradOp });
+  }
+
+  /** Timesteps drawn by the latest call, one per item. */
+  get timesteps(): readonly number[] {
+    return this.#timesteps;
+  }
+
+  /** λ of each item in the latest call (angle-scaled for Zero123). */
+  get lambdas(): readonly number[] {
+    return this.#lambdas;
+  }
+
+  /**
+   * Adds weight·dL/dimage of `request.images` into `request.grad` and writes the loss.
+   *
+   * @param request images, gradient, conditioning and random source
+   * @returns nothing for synchronous denoisers, else a promise settling once all work is queued
+   */
+  score(request: PriorRequest): void | Promise<void> {
+    if (request.width !== this.width || request.height !== this.height) {
+      throw new RangeError(
+        `Invalid option width/height: prior ${this.name} scores ${this.width}×${this.height} frames, got ${request.width}×${request.height}`,
+      );
+    }
+    const count = requireInt("count", request.count, {
+      min: this.framesPerItem,
+      max: this.maxItems * this.framesPerItem,
+    });
+    if (count % this.framesPerItem !== 0) {
+      throw new RangeError(
+        `Invalid option count: expected a multiple of ${this.framesPerItem} frames per item, got ${count}`,
+      );
+    }
+    const weight = requireFinite("weight", request.weight ?? 1);
+    const c = request.conditioning;
+    if (c.cameras.length < count || c.times.length < count) {
+      throw new RangeError(
+        `Invalid option conditioning: expected ${count} cameras and times, got ${c.cameras.length} and ${c.times.length}`,
+      );
+    }
+    const items = count / this.framesPerItem;
+    const shared = this.sds.sharedTimestep
+      ? sampleTimestep(request.random, this.sds.timeRange)
+      : -1;
+    const inputs: SdsItemInput[] = [];
+    for (let k = 0; k < items; k++) {
+      const t = shared >= 0 ? shared : sampleTimestep(request.random, this.sds.timeRange);
+      const lambda = this.sds.angleScale
+        ? this.sds.lambda *
+          zero123AngleScale(cameraCentre(c.cameras[k * this.framesPerItem]!), this.#reference)
+        : this.sds.lambda;
+      inputs.push({ t, lambda });
+    }
+    const seed = Math.floor(request.random() * 4294967296) >>> 0;
+    this.#timesteps = inputs.map((i) => i.t);
+    this.#lambdas = inputs.map((i) => i.lambda);
+    this.#gpu.upload(this.#items, packSdsItems(inputs, this.sds.variant));
+    const elements = items * this.perItem;
+    this.#noiseOp.set({ elements, perItem: this.perItem, seed });
+    this.#gradOp.set({ elements, perItem: this.perItem, sds: this.sds, weight });
+    this.#gpu.submit((encoder) => {
+      const pass = encoder.beginComputePass({ label: `${this.name} sds_noise` });
+      this.#noiseOp.encode(pass, request.images);
+      pass.end();
+    });
+    const predicted = this.denoiser.predict({
+      noisy: this.noisy,
+      items,
+      perItem: this.perItem,
+      framesPerItem: this.framesPerItem,
+      width: this.width,
+      height: this.height,
+      timesteps: this.#timesteps,
+      conditioning: c,
+      epsCond: this.epsCond,
+      epsUncond: this.epsUncond,
+    });
+    const guide = () =>
+      this.#gpu.submit((encoder) => {
+        const pass = encoder.beginComputePass({ label: `${this.name} sds_grad` });
+        this.#gradOp.encode(pass, request.grad);
+        pass.end();
+      });
+    if (predicted instanceof Promise) return predicted.then(guide);
+    guide();
+  }
+
+  /** Frees every buffer, the kernels and the denoiser. */
+  destroy(): void {
+    this.#noiseOp.destroy();
+    this.#gradOp.destroy();
+    this.denoiser.destroy();
+    for (const b of [this.#items, this.noise, this.noisy, this.epsCond, this.epsUncond]) {
+      b.destroy();
+    }
+  }
+}
