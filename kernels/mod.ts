@@ -38,8 +38,12 @@ export {
   type ClipGrads,
   ClipRenderer,
   type ClipRendererOptions,
+  type RenderRegularisers,
   type RenderSettings,
 } from "./clip_renderer.ts";
+export { NormalImageReg } from "./normal_image_reg.ts";
+export { SampleReg } from "./sample_reg.ts";
+export { ImageLoss } from "./image_loss.ts";
 export { OccupancyUpdater } from "./occupancy_updater.ts";
 export { OccupancyGrid } from "./occupancy.ts";
 export { Adam, type AdamGroup, type AdamOptions, DEFAULT_ADAM } from "./adam.ts";

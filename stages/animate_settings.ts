@@ -115,6 +115,11 @@ export interface AnimateSettings {
   normals: boolean;
   /** Time-TV points per step (SPEC.md: 100,000). */
   timeTvPoints: number;
+  /**
+   * σ the reference silhouette's cone starts with in the static occupancy EMA grid (0:
+   * the original's blob-only start). See `silhouette_cone.ts`.
+   */
+  occupancySeed: number;
   /** Ground-truth anti-aliasing (oracle targets and scoring): k×k sub-rays. */
   gtSubsamples: number;
   /** Loss read-back interval in steps. */
@@ -164,6 +169,7 @@ const DEFAULT: AnimateSettings = {
   dynamicCamRate: 0.9,
   normals: true,
   timeTvPoints: 100_000,
+  occupancySeed: 1000,
   gtSubsamples: 1,
   logEvery: 50,
   field: {
@@ -364,6 +370,7 @@ export function resolveAnimateSettings(
   num("zeroRate", s.zeroRate, 0, 1);
   num("dynamicCamRate", s.dynamicCamRate, 0, 1);
   int("timeTvPoints", s.timeTvPoints, 1);
+  num("occupancySeed", s.occupancySeed, 0);
   int("gtSubsamples", s.gtSubsamples, 1, 8);
   int("logEvery", s.logEvery, 1);
   const f = s.field;

@@ -9,11 +9,17 @@
  * @module
  */
 import { orbitCamera } from "../kernels/camera.ts";
-import { type ClipFrame, ClipRenderer, type RenderSettings } from "../kernels/clip_renderer.ts";
+import {
+  type ClipFrame,
+  ClipRenderer,
+  type RenderRegularisers,
+  type RenderSettings,
+} from "../kernels/clip_renderer.ts";
 import { cameraAngleToReference, sampleClipCameras } from "./clip_cameras.ts";
 import { sampleClipTimes } from "./clip_times.ts";
 import type { RngStream } from "./rng_stream.ts";
-import type { RunState } from "./run_state.ts";
+import { type RunState, stageEnd } from "./run_state.ts";
+import { NormalImageTerms, sampleRegularisers } from "./render_regularisers.ts";
 import { sdsShading } from "./sds_shading.ts";
 import { type LossSource, runStage, type StageOptions, type StageProgram } from "./stage_runner.ts";
 import {
@@ -23,12 +29,12 @@ import {
   snapshotModel,
   type StageModel,
 } from "./stage_model.ts";
-import { clearGrads, randomBackground } from "./static_stage.ts";
+import { clearGrads, randomBackground, regulariserLosses } from "./static_stage.ts";
 
 /** One drawn clip: frames, render settings and whether Zero-1-to-3 joins on frame 0. */
 export interface DrawnClip {
   frames: ClipFrame[];
-  render: RenderSettings;
+  render: RenderSettings & { regularisers: Required<RenderRegularisers> };
   background: [number, number, number];
   /** Angle of frame 0's camera to the reference, degrees. */
   angleDeg: number;
@@ -56,6 +62,7 @@ export class ClipProgram implements StageProgram {
   readonly renderer: ClipRenderer;
   readonly #state: RunState;
   readonly #hook: ClipStepHook | null;
+  readonly #normalTerms: NormalImageTerms | null;
 
   constructor(
     state: RunState,
@@ -63,6 +70,7 @@ export class ClipProgram implements StageProgram {
       stage: "dynamic" | "refine";
       model: StageModel;
       renderer: ClipRenderer;
+      normalTerms: NormalImageTerms | null;
       hook?: ClipStepHook;
     },
   ) {
@@ -72,7 +80,15 @@ export class ClipProgram implements StageProgram {
     this.model = parts.model;
     this.renderer = parts.renderer;
     this.#hook = parts.hook ?? null;
-    this.terms = ["video", "zero123", ...(this.#hook?.terms ?? [])];
+    this.#normalTerms = parts.normalTerms;
+    this.terms = [
+      "video",
+      "zero123",
+      "orientation",
+      "normal_tv",
+      "normal_blur",
+      ...(this.#hook?.terms ?? []),
+    ];
   }
 
   setActiveLevels(active: number): void {
@@ -95,10 +111,16 @@ export class ClipProgram implements StageProgram {
       time: times.times[i]!,
     }));
     const background = randomBackground(rng);
+    const shading = sdsShading(this.stage, rng, { step, normals: s.normals });
+    const regularisers = sampleRegularisers(this.settings, {
+      step,
+      stageEnd: stageEnd(s, this.stage),
+      shading: shading.shading,
+    });
     return {
       frames,
       background,
-      render: { step, background, ...sdsShading(this.stage, rng, { step, normals: s.normals }) },
+      render: { step, background, ...shading, regularisers },
       angleDeg: cameraAngleToReference(cams.poses[0]!),
       startsAtZero: times.startsAtZero,
       moving: cams.moving,
@@ -111,7 +133,10 @@ export class ClipProgram implements StageProgram {
     const r = this.renderer;
     r.forward(clip.frames, clip.render);
     clearGrads(gpu, r);
-    const sources: LossSource[] = [];
+    const sources: LossSource[] = this.#normalTerms?.apply(
+      clip.frames.length,
+      clip.render.shading ?? "albedo",
+    ) ?? [];
     if (this.#hook !== null) sources.push(...await this.#hook.afterForward(clip, r, rng));
     const cameras = clip.frames.map((f) => f.camera);
     const times = clip.frames.map((f) => f.time);
@@ -142,11 +167,12 @@ export class ClipProgram implements StageProgram {
       sources.push(["zero123", priors.view.loss, 0]);
     }
     r.backward(clip.frames, clip.render);
-    return sources;
+    return [...sources, ...regulariserLosses(r, clip.render.regularisers!)];
   }
 
   destroy(): void {
     this.#hook?.destroy();
+    this.#normalTerms?.destroy();
     this.renderer.destroy();
   }
 }
@@ -191,7 +217,8 @@ export async function dynamicStage(
     model = lifted;
   }
   const renderer = await createClipRenderer(state, model);
-  const program = new ClipProgram(state, { stage: "dynamic", model, renderer });
+  const normalTerms = s.normals ? await NormalImageTerms.create(gpu, renderer, s.dynamic) : null;
+  const program = new ClipProgram(state, { stage: "dynamic", model, renderer, normalTerms });
   try {
     const run = await runStage({ ...state, model }, program, options);
     return {

@@ -36,7 +36,8 @@ export interface MaskHullOptions {
   seed?: number;
 }
 
-function dilatedMask(alpha: Float64Array, size: number, r: number): Uint8Array {
+/** Marks every pixel within `r` (Chebyshev) of a covered one. */
+export function dilatedMask(alpha: Float64Array, size: number, r: number): Uint8Array {
   const out = new Uint8Array(size * size);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
@@ -53,7 +54,7 @@ function dilatedMask(alpha: Float64Array, size: number, r: number): Uint8Array {
 }
 
 /** Whether world point p projects into the mask (or outside the image: no evidence). */
-function inMask(camera: Camera, mask: Uint8Array, p: [number, number, number]): boolean {
+export function inMask(camera: Camera, mask: Uint8Array, p: [number, number, number]): boolean {
   const m = camera.c2w;
   const d0 = p[0] - m[3]!, d1 = p[1] - m[7]!, d2 = p[2] - m[11]!;
   // Camera coordinates: columns of the rotation are right, up, f (camera looks along −f).

@@ -11,7 +11,7 @@
  * @module
  */
 import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
-import { type ClipFrame, ClipRenderer } from "../kernels/clip_renderer.ts";
+import { type ClipFrame, ClipRenderer, type RenderRegularisers } from "../kernels/clip_renderer.ts";
 import type { Gpu } from "../kernels/gpu.ts";
 import { ImageLoss } from "../kernels/image_loss.ts";
 import { requireInt } from "../kernels/validate.ts";
@@ -139,9 +139,10 @@ export class ReferenceStep {
 
   /**
    * Renders, scores and back-propagates one reference step into the field's gradients.
-   * Submits GPU work only; `rng` supplies the two jitter vectors.
+   * Submits GPU work only; `rng` supplies the two jitter vectors; `regularisers` adds the
+   * entropy term (the renderer has no normals, so no orientation).
    */
-  step(step: number, rng: RngStream): void {
+  step(step: number, rng: RngStream, regularisers: RenderRegularisers = {}): void {
     const jitter = (): [number, number, number] => [
       1e-3 * normalDraw(rng),
       1e-3 * normalDraw(rng),
@@ -152,6 +153,7 @@ export class ReferenceStep {
       background: [1, 1, 1] as const,
       originOffset: jitter(),
       directionOffset: jitter(),
+      regularisers,
     };
     this.renderer.forward([this.#frame], settings);
     this.#gpu.submit((encoder) => {

@@ -17,6 +17,7 @@ import {
 } from "./dynamic_stage.ts";
 import type { RngStream } from "./rng_stream.ts";
 import type { RunState } from "./run_state.ts";
+import { NormalImageTerms } from "./render_regularisers.ts";
 import { type LossSource, runStage, type StageOptions } from "./stage_runner.ts";
 import {
   createStageModel,
@@ -131,7 +132,8 @@ export async function refineStage(state: RunState, options: StageOptions = {}): 
   const frozenRenderer = await createClipRenderer(state, frozen);
   const hook = new RefineHook(state, { frozen, frozenRenderer, gpu });
   const renderer = await createClipRenderer(state, model);
-  const program = new ClipProgram(state, { stage: "refine", model, renderer, hook });
+  const normalTerms = s.normals ? await NormalImageTerms.create(gpu, renderer, s.refine) : null;
+  const program = new ClipProgram(state, { stage: "refine", model, renderer, normalTerms, hook });
   try {
     const run = await runStage(state, program, options);
     return {

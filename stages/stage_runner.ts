@@ -14,6 +14,7 @@ import { TimeTv } from "../kernels/time_tv.ts";
 import type { StageName, StageSettings } from "./animate_settings.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { ReferenceStep } from "./reference_step.ts";
+import { sampleRegularisers } from "./render_regularisers.ts";
 import { RngStream } from "./rng_stream.ts";
 import { type RunState, stageEnd, stageStart } from "./run_state.ts";
 import { restoreModel, snapshotModel, type StageModel } from "./stage_model.ts";
@@ -95,7 +96,7 @@ export interface StageRun {
 /** Name of a stage's checkpoint inside its folder. */
 export const STAGE_CHECKPOINT = "checkpoint.safetensors";
 
-const SHARED_TERMS = ["ref_rgb", "ref_mask", "time_tv"];
+const SHARED_TERMS = ["ref_rgb", "ref_mask", "time_tv", "entropy"];
 
 /**
  * Runs `program` from the state's cumulative step to the end of its stage.
@@ -278,8 +279,10 @@ export async function runStage(
       const isReference = step < t.referenceWarmup + first || step % t.referenceEvery === 0;
       const sources: LossSource[] = [];
       if (isReference) {
-        ref.step(step, rng);
+        const regs = sampleRegularisers(t, { step, stageEnd: last, shading: "albedo" });
+        ref.step(step, rng, regs);
         sources.push(["ref_rgb", ref.loss.loss, 0], ["ref_mask", ref.loss.loss, 4]);
+        if (regs.entropy > 0) sources.push(["entropy", ref.renderer.regLoss, 0]);
       } else {
         sources.push(...await program.sdsStep(step, rng));
       }

@@ -6,12 +6,20 @@
  *
  * @module
  */
+import { resizeReference } from "../io/reference_image.ts";
 import { orbitCamera } from "../kernels/camera.ts";
-import { type ClipFrame, ClipRenderer, type RenderSettings } from "../kernels/clip_renderer.ts";
+import {
+  type ClipFrame,
+  ClipRenderer,
+  type RenderRegularisers,
+  type RenderSettings,
+} from "../kernels/clip_renderer.ts";
 import type { Gpu } from "../kernels/gpu.ts";
 import type { RngStream } from "./rng_stream.ts";
-import type { RunState } from "./run_state.ts";
+import { type RunState, stageEnd } from "./run_state.ts";
+import { NormalImageTerms, sampleRegularisers } from "./render_regularisers.ts";
 import { sdsShading } from "./sds_shading.ts";
+import { silhouetteCone } from "./silhouette_cone.ts";
 import { type LossSource, runStage, type StageOptions, type StageProgram } from "./stage_runner.ts";
 import { createStageModel, destroyStageModel, type StageModel } from "./stage_model.ts";
 import { sampleTrainingPose } from "./training_cameras.ts";
@@ -21,6 +29,19 @@ export function randomBackground(rng: RngStream): [number, number, number] {
   return [rng.next(), rng.next(), rng.next()];
 }
 
+/** Loss sources of the per-sample terms that were on in a backward. */
+export function regulariserLosses(
+  renderer: ClipRenderer,
+  regularisers: Required<RenderRegularisers>,
+): LossSource[] {
+  const out: LossSource[] = [];
+  if (regularisers.entropy > 0) out.push(["entropy", renderer.regLoss, 0]);
+  if (regularisers.orientation > 0 && renderer.normals) {
+    out.push(["orientation", renderer.regLoss, 4]);
+  }
+  return out;
+}
+
 /** Zeroes the colour gradient the priors add into (they accumulate). */
 export function clearGrads(gpu: Gpu, renderer: ClipRenderer): void {
   gpu.submit((encoder) => encoder.clearBuffer(renderer.grads.image));
@@ -28,17 +49,22 @@ export function clearGrads(gpu: Gpu, renderer: ClipRenderer): void {
 
 class StaticProgram implements StageProgram {
   readonly stage = "static" as const;
-  readonly terms = ["sd", "zero123"];
+  readonly terms = ["sd", "zero123", "orientation", "normal_tv", "normal_blur"];
   readonly settings: RunState["settings"]["static"];
   readonly model: StageModel;
   readonly #state: RunState;
   readonly #renderer: ClipRenderer;
+  readonly #normalTerms: NormalImageTerms | null;
 
-  constructor(state: RunState, model: StageModel, renderer: ClipRenderer) {
+  constructor(
+    state: RunState,
+    parts: { model: StageModel; renderer: ClipRenderer; normalTerms: NormalImageTerms | null },
+  ) {
     this.#state = state;
     this.settings = state.settings.static;
-    this.model = model;
-    this.#renderer = renderer;
+    this.model = parts.model;
+    this.#renderer = parts.renderer;
+    this.#normalTerms = parts.normalTerms;
   }
 
   setActiveLevels(active: number): void {
@@ -52,14 +78,17 @@ class StaticProgram implements StageProgram {
     const camera = orbitCamera(pose, { width: size, height: size });
     const frames: ClipFrame[] = [{ camera, time: 0 }];
     const background = randomBackground(rng);
-    const render: RenderSettings = {
+    const shading = sdsShading("static", rng, { step, normals: s.normals });
+    const regularisers = sampleRegularisers(this.settings, {
       step,
-      background,
-      ...sdsShading("static", rng, { step, normals: s.normals }),
-    };
+      stageEnd: stageEnd(s, "static"),
+      shading: shading.shading,
+    });
+    const render: RenderSettings = { step, background, ...shading, regularisers };
     const r = this.#renderer;
     r.forward(frames, render);
     clearGrads(gpu, r);
+    const sources: LossSource[] = this.#normalTerms?.apply(1, shading.shading) ?? [];
     const request = {
       images: r.clip.image,
       count: 1,
@@ -78,10 +107,12 @@ class StaticProgram implements StageProgram {
       conditioning: { prompt: prompts.static, cameras: [camera], times: [0], background },
     });
     r.backward(frames, render);
-    return [["sd", priors.image.loss, 0], ["zero123", priors.view.loss, 0]];
+    sources.push(["sd", priors.image.loss, 0], ["zero123", priors.view.loss, 0]);
+    return [...sources, ...regulariserLosses(r, regularisers)];
   }
 
   destroy(): void {
+    this.#normalTerms?.destroy();
     this.#renderer.destroy();
   }
 }
@@ -95,11 +126,19 @@ class StaticProgram implements StageProgram {
  */
 export async function staticStage(state: RunState, options: StageOptions = {}): Promise<RunState> {
   const { gpu, settings: s } = state;
+  const fresh = state.model === null;
   const model = state.model ?? await createStageModel(gpu, s.field, {
     dynamic: false,
     seed: s.seed,
   });
   try {
+    if (fresh && s.occupancySeed > 0) {
+      // At 64² a cell of the 32³–128³ grids spans 1–3 pixels; 2 pixels of dilation cover
+      // a cell's extent around its centre.
+      const r = resizeReference(state.reference, 64);
+      const cone = silhouetteCone(r.mask, r.size, { res: s.field.occupancyRes, dilate: 2 });
+      gpu.upload(model.occupancy.grid.grid, cone.map((f) => f * s.occupancySeed));
+    }
     const renderer = await ClipRenderer.create(gpu, model.field, {
       width: s.resolution,
       height: s.resolution,
@@ -110,7 +149,8 @@ export async function staticStage(state: RunState, options: StageOptions = {}): 
       seed: s.seed,
       normals: s.normals,
     });
-    const program = new StaticProgram(state, model, renderer);
+    const normalTerms = s.normals ? await NormalImageTerms.create(gpu, renderer, s.static) : null;
+    const program = new StaticProgram(state, { model, renderer, normalTerms });
     try {
       const run = await runStage({ ...state, model }, program, options);
       return {
