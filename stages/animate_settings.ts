@@ -124,6 +124,10 @@ export interface AnimateSettings {
   gtSubsamples: number;
   /** Loss read-back interval in steps. */
   logEvery: number;
+  /** Preview renders (reference view and a moving view) every this many steps (0: none). */
+  previewEvery: number;
+  /** Side of the preview renders. */
+  previewSize: number;
   field: FieldSettings;
   priors: PriorsSettings;
   static: StageSettings;
@@ -169,9 +173,11 @@ const DEFAULT: AnimateSettings = {
   dynamicCamRate: 0.9,
   normals: true,
   timeTvPoints: 100_000,
-  occupancySeed: 1000,
+  occupancySeed: 50,
   gtSubsamples: 1,
   logEvery: 50,
+  previewEvery: 500,
+  previewSize: 128,
   field: {
     levels: 16,
     log2TableSize: 16,
@@ -196,6 +202,10 @@ const DEFAULT: AnimateSettings = {
  * `tiny` fits the whole method into a few CPU minutes: 24² renders, 4-frame clips (P = 64
  * keeps the stride range of SPEC.md §6), the 6-level 16-keyframe field of the fit's tiny
  * preset, albedo-only SDS renders, a few hundred steps in all and 5× the learning rates.
+ * Its prior weights are calibrated for the pixel-space oracles: SPEC.md's λ and CFG
+ * scales are set for latent-space diffusion models, and in pixel space they make SDS
+ * outweigh the reference loss by four orders of magnitude and over-saturate through CFG
+ * 100, so `tiny` uses λ 0.01 (view prior 1, still × angle/180°) and CFG 3.
  */
 const TINY: AnimateSettings = {
   ...DEFAULT,
@@ -204,8 +214,11 @@ const TINY: AnimateSettings = {
   clipPrecision: 64,
   normals: false,
   timeTvPoints: 256,
+  occupancySeed: 50,
   gtSubsamples: 2,
   logEvery: 10,
+  previewEvery: 20,
+  previewSize: 48,
   field: {
     levels: 6,
     log2TableSize: 14,
@@ -218,19 +231,25 @@ const TINY: AnimateSettings = {
     occupancyInterval: 16,
     dt: (2 * Math.sqrt(3)) / 128,
   },
+  priors: {
+    image: { ...DEFAULT_PRIORS.image, weight: 0.01, guidance: 3 },
+    view: { ...DEFAULT_PRIORS.view, weight: 1, guidance: 3 },
+    video: { ...DEFAULT_PRIORS.video, weight: 0.01, guidance: 3 },
+    frame: { ...DEFAULT_PRIORS.frame, weight: 0.01, guidance: 3 },
+  },
   static: {
     ...DEFAULT.static,
-    iterations: 160,
+    iterations: 120,
     referenceWarmup: 20,
-    levelMaskSteps: 96,
+    levelMaskSteps: 72,
     lrGrid: 5e-2,
     lrMlp: 1e-2,
     checkpointEvery: 50,
   },
-  dynamic: { ...DEFAULT.dynamic, iterations: 120, lrGrid: 5e-2, lrMlp: 1e-2, checkpointEvery: 40 },
+  dynamic: { ...DEFAULT.dynamic, iterations: 200, lrGrid: 5e-2, lrMlp: 1e-2, checkpointEvery: 50 },
   refine: { ...DEFAULT.refine, iterations: 40, lrGrid: 5e-2, lrMlp: 1e-2, checkpointEvery: 20 },
   eval: { views: 5, times: 8, resolution: 32 },
-  export: { size: 48, times: 16, views: 10 },
+  export: { size: 32, times: 8, views: 10 },
 };
 
 /** The presets. */
@@ -373,6 +392,8 @@ export function resolveAnimateSettings(
   num("occupancySeed", s.occupancySeed, 0);
   int("gtSubsamples", s.gtSubsamples, 1, 8);
   int("logEvery", s.logEvery, 1);
+  int("previewEvery", s.previewEvery, 0);
+  int("previewSize", s.previewSize, 4, 1024);
   const f = s.field;
   int("field.levels", f.levels, 1, 32);
   int("field.log2TableSize", f.log2TableSize, 4, 24);

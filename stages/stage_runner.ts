@@ -13,6 +13,7 @@ import { chunkFloats } from "../kernels/grid_config.ts";
 import { TimeTv } from "../kernels/time_tv.ts";
 import type { StageName, StageSettings } from "./animate_settings.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { PreviewRenderer } from "./preview_renderer.ts";
 import { ReferenceStep } from "./reference_step.ts";
 import { sampleRegularisers } from "./render_regularisers.ts";
 import { RngStream } from "./rng_stream.ts";
@@ -47,6 +48,13 @@ export type StageEvent =
     elapsedMs: number;
   }
   | { type: "checkpoint"; stage: StageName; iteration: number; path: string }
+  | {
+    type: "preview";
+    stage: StageName;
+    iteration: number;
+    /** PNGs relative to the run folder: the reference view, then a moving view. */
+    files: string[];
+  }
   | {
     type: "stage-done";
     stage: StageName;
@@ -262,6 +270,16 @@ export async function runStage(
       });
     };
 
+    const preview = options.out !== undefined && s.previewEvery > 0
+      ? await PreviewRenderer.create(gpu, model, { size: s.previewSize, folder: options.out })
+      : null;
+    if (preview !== null) owned.push(preview);
+    const emitPreview = async () => {
+      if (preview === null) return;
+      const files = await preview.write(step - first, { progress: (step - first) / t.iterations });
+      emit({ type: "preview", stage: program.stage, iteration: step - first, files });
+    };
+
     const levels = field.layout.config.levels;
     while (step < last) {
       if (options.signal?.aborted) {
@@ -314,11 +332,13 @@ export async function runStage(
       if (t.checkpointEvery > 0 && (step - first) % t.checkpointEvery === 0 && step < last) {
         await save();
       }
+      if (s.previewEvery > 0 && (step - first) % s.previewEvery === 0) await emitPreview();
     }
     await flush();
     await gpu.flush();
     const elapsedMs = performance.now() - start;
     await save();
+    if (s.previewEvery > 0 && (step - first) % s.previewEvery !== 0) await emitPreview();
     emit({
       type: "stage-done",
       stage: program.stage,
