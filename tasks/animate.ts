@@ -22,6 +22,12 @@ import {
   STAGE_NAMES,
   type StageName,
 } from "../stages/animate_settings.ts";
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  type RunningServer,
+  startServer,
+} from "../server/start_server.ts";
 import { failWith, requireFile, requireWritableDir } from "./_cli.ts";
 
 /** The example `deno task animate` runs with no arguments. */
@@ -30,8 +36,10 @@ const DEFAULT_SCENE = "examples/bouncing_ball.yaml";
 const USAGE = `Usage: deno task animate [--scene FILE.yaml] [--image FILE] [--prompt TEXT]
   [--mask FILE | --white-threshold X] [--config FILE.yaml] [--preset tiny|default]
   [--stages static,dynamic,refine] [--out DIR] [--no-export]
+  [--serve [--host H] [--port P]]
 
-With no arguments it animates ${DEFAULT_SCENE} with oracle priors into out/<name>/.`;
+With no arguments it animates ${DEFAULT_SCENE} with oracle priors into out/<name>/.
+--serve also starts the progress page (127.0.0.1:${DEFAULT_PORT} unless --host/--port say otherwise).`;
 
 const fail = failWith(USAGE);
 
@@ -75,6 +83,9 @@ const OPTIONS = {
   stages: { type: "string" },
   out: { type: "string" },
   "no-export": { type: "boolean" },
+  serve: { type: "boolean" },
+  host: { type: "string" },
+  port: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -143,8 +154,47 @@ if (import.meta.main) {
   const out = values.out ?? `out/${name}`;
   await requireWritableDir(out, fail);
 
+  let port = DEFAULT_PORT;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port > 65535) {
+      fail(
+        `Invalid option --port: expected a port number in [0, 65535], got ${
+          JSON.stringify(values.port)
+        }`,
+      );
+    }
+  }
+  const listeners = new Set<(event: unknown) => void>();
+  let server: RunningServer | null = null;
+  if (values.serve) {
+    const trimmed = out.replace(/\/+$/, "");
+    const slash = trimmed.lastIndexOf("/");
+    const runId = trimmed.slice(slash + 1);
+    try {
+      const started = await startServer({
+        root: slash < 0 ? "." : trimmed.slice(0, slash) || "/",
+        host: values.host ?? DEFAULT_HOST,
+        port,
+        live: {
+          runId,
+          subscribe: (listener) => {
+            listeners.add(listener);
+            return () => listeners.delete(listener);
+          },
+        },
+      });
+      server = started;
+      console.error(`Watch the run at ${started.url}#run=${encodeURIComponent(runId)}`);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
+
   const controller = new AbortController();
+  let training = true;
   Deno.addSignalListener("SIGINT", () => {
+    if (!training) return;
     if (controller.signal.aborted) Deno.exit(130);
     console.error("\nInterrupted: finishing the current step and saving a checkpoint…");
     controller.abort();
@@ -166,6 +216,7 @@ if (import.meta.main) {
       export: !values["no-export"],
       signal: controller.signal,
       onEvent: (event) => {
+        for (const listener of listeners) listener(event);
         switch (event.type) {
           case "stage-start":
             console.error(
@@ -195,7 +246,16 @@ if (import.meta.main) {
     });
   } catch (error) {
     console.error((error as Error).message);
+    await server?.close();
     Deno.exit(2);
+  }
+  training = false;
+  if (server !== null && !result.interrupted) {
+    console.error(`Done; the page stays up at ${server.url} until Ctrl-C.`);
+    await new Promise<void>((resolve) => {
+      Deno.addSignalListener("SIGINT", () => resolve());
+    });
+    await server.close();
   }
   if (result.interrupted) {
     console.error(`Stopped early; run the same command again to continue. Output: ${out}/`);

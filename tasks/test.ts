@@ -12,7 +12,19 @@
 
 const RUNS: string[][] = [
   ["test", "-A", "--parallel=false", "tests/"],
-  ["test", "-A", "--parallel=false", "--doc", "kernels/", "io/", "scenes/", "stages/", "mod.ts"],
+  [
+    "test",
+    "-A",
+    "--parallel=false",
+    "--doc",
+    "kernels/",
+    "io/",
+    "scenes/",
+    "stages/",
+    "priors/",
+    "server/",
+    "mod.ts",
+  ],
 ];
 
 // deno test's summary line, e.g. "ok | 168 passed | 0 failed (32s)", after colour codes.
