@@ -41,7 +41,7 @@ const USAGE = `Usage: deno task animate [--scene FILE.yaml] [--image FILE] [--pr
 With no arguments it animates ${DEFAULT_SCENE} with oracle priors into out/<name>/.
 --serve also starts the progress page (127.0.0.1:${DEFAULT_PORT} unless --host/--port say otherwise).`;
 
-const fail = failWith(USAGE);
+const fail: (message: string) => never = failWith(USAGE);
 
 async function readConfig(path: string): Promise<Record<string, unknown>> {
   await requireFile(path, fail, { option: "--config", kind: "config" });

@@ -22,7 +22,7 @@ import { FIT_PRESETS, type FitPresetName } from "../stages/fit_presets.ts";
 const USAGE =
   `Usage: deno task fit --scene FILE.yaml --out DIR [--preset tiny|default] [--iters N] [--resume CHECKPOINT] [--no-export]`;
 
-const fail = failWith(USAGE);
+const fail: (message: string) => never = failWith(USAGE);
 
 if (import.meta.main) {
   let values;
