@@ -21,7 +21,17 @@ export { readImage, writePng } from "./io/png.ts";
 export { writeGif } from "./io/gif.ts";
 export { hasFfmpeg, writeMp4 } from "./io/mp4.ts";
 export * from "./priors/mod.ts";
-export { animate, type AnimateOptions, type AnimateResult, STAGES } from "./stages/animate.ts";
+export {
+  animate,
+  type AnimateOptions,
+  type AnimateResult,
+  exportStage,
+  prepareRun,
+  type PrepareOptions,
+  releaseRun,
+  scoreStage,
+  STAGES,
+} from "./stages/animate.ts";
 export {
   ANIMATE_PRESET_SETTINGS,
   type AnimateSettings,

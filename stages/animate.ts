@@ -135,35 +135,13 @@ function defaultImage(scene: Scene | null): string | null {
  * ```
  */
 export async function animate(options: AnimateOptions): Promise<AnimateResult> {
-  const ownGpu = options.gpu === undefined;
-  const gpu = options.gpu ?? await acquireGpu({ log: null });
+  checkStageList(options.stages ?? [...STAGE_NAMES]);
+  let state = await prepareRun(options);
+  const { gpu, settings, scene, preset } = state;
   // Whatever model is live when an error or the end arrives is freed in `finally`.
-  const live: { model: StageModel | null; priors: PriorSet | null } = { model: null, priors: null };
+  const live: { model: StageModel | null } = { model: null };
   try {
-    const scene = await sceneOf(options);
-    if (scene === null) {
-      throw new Error(
-        "Invalid option scene: oracle priors need a synthetic scene (--scene FILE.yaml); " +
-          "real diffusion priors are not available yet",
-      );
-    }
-    const preset = options.preset ?? animatePresetForAdapter(gpu);
-    const settings = resolveAnimateSettings(preset, options.config ?? {}, {
-      where: options.configSource ?? "config",
-    });
     const stages = options.stages ?? [...STAGE_NAMES];
-    checkStageList(stages);
-    const imagePath = options.image ?? defaultImage(scene);
-    if (imagePath === null) {
-      throw new Error("Invalid option image: expected a reference image (--image FILE)");
-    }
-    // A scene's reference is rendered at the reference pose, so recentring it would
-    // break its agreement with the camera; a user's photo is recentred as the original.
-    const reference = await loadReferenceImage(imagePath, {
-      recenter: options.image === undefined ? false : true,
-      ...(options.mask === undefined ? {} : { mask: options.mask }),
-      ...(options.whiteThreshold === undefined ? {} : { whiteThreshold: options.whiteThreshold }),
-    });
     const out = options.out?.replace(/\/+$/, "");
     const log = out === undefined ? null : await openEventLog(out);
     const emit = (event: StageEvent) => {
@@ -171,36 +149,9 @@ export async function animate(options: AnimateOptions): Promise<AnimateResult> {
       options.onEvent?.(event);
     };
     if (out !== undefined) {
-      await Deno.writeTextFile(
-        `${out}/config.json`,
-        JSON.stringify(
-          { preset, stages, scene: scene.source, image: imagePath, settings },
-          null,
-          2,
-        ) +
-          "\n",
-      );
+      const config = { preset, stages, scene: scene?.source ?? null, settings };
+      await Deno.writeTextFile(`${out}/config.json`, JSON.stringify(config, null, 2) + "\n");
     }
-    const priors = await createScenePriors(gpu, scene, settings);
-    live.priors = priors;
-    const prompts = {
-      static: scene.staticPrompt ?? scene.motionPrompt,
-      motion: options.prompt ?? scene.motionPrompt,
-    };
-    let state: RunState = {
-      gpu,
-      preset,
-      settings,
-      prompts,
-      reference,
-      priors,
-      scene,
-      model: null,
-      step: 0,
-      rngState: settings.seed ^ 0xa124,
-      completed: [],
-      interrupted: false,
-    };
     const first = STAGE_NAMES.indexOf(stages[0]!);
     if (first > 0) {
       if (out === undefined) {
@@ -232,31 +183,19 @@ export async function animate(options: AnimateOptions): Promise<AnimateResult> {
       }
       live.model = state.model;
       if (state.interrupted) break;
-      const model = fittedModel(gpu, state.model!);
-      const m = await scoreHeldOut(scene, model, {
-        views: settings.eval.views,
-        times: settings.eval.times,
-        size: settings.eval.resolution,
-        subsamples: settings.gtSubsamples,
-      });
+      const m = await scoreStage(state);
       metrics.stages[name] = m;
       metrics.final = m;
       emit({ type: "eval", stage: name, psnr: m.psnr, ssim: m.ssim });
-      if (out !== undefined && (options.export ?? true)) {
-        const r = await exportTurntable(model, {
-          out: `${out}/${name}`,
-          size: settings.export.size,
-          views: settings.export.views,
-          times: settings.export.times,
-          pngFrames: false,
-        });
-        emit({ type: "export", stage: name, files: r.files });
+      if (folder !== null && (options.export ?? true)) {
+        const files = await exportStage(state, folder);
+        emit({ type: "export", stage: name, files });
       }
     }
     if (metrics.final !== null) {
       emit({ type: "eval", stage: "final", psnr: metrics.final.psnr, ssim: metrics.final.ssim });
     }
-    if (out !== undefined) {
+    if (out !== undefined && scene !== null) {
       await Deno.writeTextFile(
         `${out}/metrics.json`,
         JSON.stringify(metricsJson(metrics, scene, preset, state.completed), null, 2) + "\n",
@@ -272,10 +211,133 @@ export async function animate(options: AnimateOptions): Promise<AnimateResult> {
       step: state.step,
     };
   } finally {
-    if (live.model !== null) destroyStageModel(live.model);
-    if (live.priors !== null) { for (const p of Object.values(live.priors)) p.destroy(); }
-    if (ownGpu) gpu.destroy();
+    releaseRun({ ...state, model: live.model }, { gpu: options.gpu === undefined });
   }
+}
+
+/** Options of {@linkcode prepareRun}: what a run needs before its first stage. */
+export type PrepareOptions = Pick<
+  AnimateOptions,
+  | "scene"
+  | "image"
+  | "prompt"
+  | "mask"
+  | "whiteThreshold"
+  | "preset"
+  | "config"
+  | "configSource"
+  | "gpu"
+>;
+
+/**
+ * Builds the state the first stage takes: the device, the resolved settings, the reference
+ * image and the priors. Pass it to {@linkcode staticStage} and on, and free it with
+ * {@linkcode releaseRun}.
+ *
+ * @param options scene or image and prompt, preset, overrides, device
+ * @returns the state, with no model yet
+ *
+ * @example Compose the stages yourself
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun, scoreStage } from "./animate.ts";
+ * import { staticStage } from "./static_stage.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: { resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 },
+ *     eval: { views: 1, times: 1, resolution: 12 } },
+ * });
+ * const after = await staticStage(state);
+ * console.log(after.completed, Number.isFinite((await scoreStage(after)).psnr)); // [ "static" ] true
+ * releaseRun(after);
+ * ```
+ */
+export async function prepareRun(options: PrepareOptions): Promise<RunState> {
+  const ownGpu = options.gpu === undefined;
+  const gpu = options.gpu ?? await acquireGpu({ log: null });
+  try {
+    const scene = await sceneOf(options);
+    if (scene === null) {
+      throw new Error(
+        "Invalid option scene: oracle priors need a synthetic scene (--scene FILE.yaml); " +
+          "real diffusion priors are not available yet",
+      );
+    }
+    const preset = options.preset ?? animatePresetForAdapter(gpu);
+    const settings = resolveAnimateSettings(preset, options.config ?? {}, {
+      where: options.configSource ?? "config",
+    });
+    const imagePath = options.image ?? defaultImage(scene);
+    if (imagePath === null) {
+      throw new Error("Invalid option image: expected a reference image (--image FILE)");
+    }
+    // A scene's reference is rendered at the reference pose, so recentring it would
+    // break its agreement with the camera; a user's photo is recentred as the original.
+    const reference = await loadReferenceImage(imagePath, {
+      recenter: options.image !== undefined && options.scene === undefined,
+      ...(options.mask === undefined ? {} : { mask: options.mask }),
+      ...(options.whiteThreshold === undefined ? {} : { whiteThreshold: options.whiteThreshold }),
+    });
+    const priors = await createScenePriors(gpu, scene, settings);
+    return {
+      gpu,
+      preset,
+      settings,
+      prompts: {
+        static: scene.staticPrompt ?? scene.motionPrompt,
+        motion: options.prompt ?? scene.motionPrompt,
+      },
+      reference,
+      priors,
+      scene,
+      model: null,
+      step: 0,
+      rngState: settings.seed ^ 0xa124,
+      completed: [],
+      interrupted: false,
+    };
+  } catch (error) {
+    if (ownGpu) gpu.destroy();
+    throw error;
+  }
+}
+
+/** Frees the state's model and priors, and its device unless `options.gpu` is false. */
+export function releaseRun(state: RunState, options: { gpu?: boolean } = {}): void {
+  if (state.model !== null) destroyStageModel(state.model);
+  for (const p of Object.values(state.priors)) p.destroy();
+  if (options.gpu ?? true) state.gpu.destroy();
+}
+
+/** Held-out PSNR/SSIM of the state's model against its scene's ground truth. */
+export function scoreStage(state: RunState): Promise<HeldOutMetrics> {
+  if (state.model === null || state.scene === null) {
+    throw new Error("Nothing to score: the state has no model or no ground-truth scene");
+  }
+  const e = state.settings.eval;
+  return scoreHeldOut(state.scene, fittedModel(state.gpu, state.model), {
+    views: e.views,
+    times: e.times,
+    size: e.resolution,
+    subsamples: state.settings.gtSubsamples,
+  });
+}
+
+/** Writes the turntable, orbit, depth and alpha videos of the state's model into `folder`. */
+export async function exportStage(state: RunState, folder: string): Promise<string[]> {
+  if (state.model === null) throw new Error("Nothing to export: the state has no model");
+  const x = state.settings.export;
+  const r = await exportTurntable(fittedModel(state.gpu, state.model), {
+    out: folder,
+    size: x.size,
+    views: x.views,
+    times: x.times,
+    pngFrames: false,
+  });
+  return r.files;
 }
 
 function checkStageList(stages: StageName[]): void {
