@@ -3,7 +3,8 @@
  *
  * This module is the public surface: the three stages and `animate()` that composes them,
  * the priors, the core engine (WebGPU runtime, 4D field, renderer, optimiser), synthetic
- * scenes with ground truth, and the file formats the toolkit writes.
+ * scenes with ground truth, the file formats the toolkit writes, and the progress server.
+ * Each part is also its own entry point: `./stages`, `./priors`, `./kernels`, `./server`.
  *
  * @example
  * ```ts
@@ -14,38 +15,61 @@
  * @module
  */
 export * from "./kernels/mod.ts";
-export { loadScene, parseScene, type Scene } from "./scenes/scene_config.ts";
-export { renderCameraGroundTruth, renderGroundTruth } from "./scenes/ground_truth.ts";
-export { readSafetensors, writeSafetensors } from "./io/safetensors.ts";
-export { readImage, writePng } from "./io/png.ts";
-export { writeGif } from "./io/gif.ts";
-export { hasFfmpeg, writeMp4 } from "./io/mp4.ts";
 export * from "./priors/mod.ts";
+export * from "./stages/mod.ts";
+export * from "./server/mod.ts";
 export {
-  animate,
-  type AnimateOptions,
-  type AnimateResult,
-  exportStage,
-  prepareRun,
-  type PrepareOptions,
-  releaseRun,
-  scoreStage,
-  STAGES,
-} from "./stages/animate.ts";
+  type AxisAngle,
+  type BendMotion,
+  type Keyframe,
+  loadScene,
+  type Material,
+  type Motion,
+  parseScene,
+  type ParseSceneOptions,
+  type Primitive,
+  type RotateMotion,
+  type ScaleMotion,
+  type Scene,
+  type Shape,
+  type Vec3,
+  type WaveMotion,
+} from "./scenes/scene_config.ts";
 export {
-  ANIMATE_PRESET_SETTINGS,
-  type AnimateSettings,
-  resolveAnimateSettings,
-  STAGE_NAMES,
-  type StageName,
-} from "./stages/animate_settings.ts";
-export { staticStage } from "./stages/static_stage.ts";
-export { dynamicStage } from "./stages/dynamic_stage.ts";
-export { refineStage } from "./stages/refine_stage.ts";
-export type { PriorSet, RunState } from "./stages/run_state.ts";
-export type { StageEvent, StageOptions } from "./stages/stage_runner.ts";
-export { createScenePriors } from "./stages/scene_priors.ts";
-export { sampleClipTimes } from "./stages/clip_times.ts";
-export { sampleClipCameras } from "./stages/clip_cameras.ts";
-export { loadReferenceImage, readPngOrJpeg } from "./io/reference_image.ts";
-export { fit } from "./stages/fit.ts";
+  type CameraRenderOptions,
+  type GroundTruthOptions,
+  type GroundTruthRender,
+  type Rays as GroundTruthRays,
+  renderCameraGroundTruth,
+  renderGroundTruth,
+} from "./scenes/ground_truth.ts";
+export {
+  readSafetensors,
+  type ReadSafetensorsOptions,
+  SAFETENSORS_DTYPE_BYTES,
+  type SafetensorsContents,
+  type SafetensorsDtype,
+  type Tensor,
+  type TensorData,
+  writeSafetensors,
+  type WriteSafetensorsOptions,
+} from "./io/safetensors.ts";
+export type { Image8, ImageInput, PixelData } from "./io/pixels.ts";
+export { readImage, type ReadImageOptions, writePng } from "./io/png.ts";
+export { writeGif, type WriteGifOptions } from "./io/gif.ts";
+export {
+  type FfmpegOptions,
+  hasFfmpeg,
+  type Mp4Result,
+  writeMp4,
+  type WriteMp4Options,
+} from "./io/mp4.ts";
+export {
+  type ImageFormat,
+  loadReferenceImage,
+  type LoadReferenceOptions,
+  readPngOrJpeg,
+} from "./io/reference_image.ts";
+export { fit, type FitEvent, type FitLoss, type FitOptions, type FitResult } from "./stages/fit.ts";
+export { FIT_PRESETS, type FitPresetName, type FitSettings } from "./stages/fit_presets.ts";
+export type { FittedModel } from "./stages/field_renders.ts";

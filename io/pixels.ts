@@ -15,9 +15,13 @@ export type ImageInput =
 
 /** An 8-bit image with its channel count. */
 export interface Image8 {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** 3 for RGB, 4 for RGBA. */
   channels: 3 | 4;
+  /** Interleaved row-major samples, width·height·channels bytes. */
   data: Uint8Array;
 }
 

@@ -55,8 +55,11 @@ export type TensorData =
 
 /** One named tensor: dtype, shape (row-major) and its elements. */
 export interface Tensor {
+  /** Element type as the file names it, e.g. `F32`. */
   dtype: SafetensorsDtype;
+  /** Dimensions, row-major. */
   shape: number[];
+  /** The elements, as many as the shape's product. */
   data: TensorData;
 }
 
@@ -99,7 +102,9 @@ export interface ReadSafetensorsOptions {
 
 /** What {@linkcode readSafetensors} returns. */
 export interface SafetensorsContents {
+  /** Tensors by name. */
   tensors: Record<string, Tensor>;
+  /** The header's `__metadata__` strings. */
   metadata: Record<string, string>;
 }
 

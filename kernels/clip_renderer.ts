@@ -59,6 +59,7 @@ export interface ClipRendererOptions {
 
 /** One frame of a clip. */
 export interface ClipFrame {
+  /** The camera the frame is rendered from. */
   camera: Camera;
   /** Time in [0, 1]. */
   time: number;
@@ -120,9 +121,13 @@ export interface ClipBuffers {
 
 /** Gradient inputs of the backward pass, same layout as {@linkcode ClipBuffers}. */
 export interface ClipGrads {
+  /** dL/d of the composited RGB image, `[F][H·W][3]`. */
   image: GPUBuffer;
+  /** dL/d of the alpha image, `[F][H·W]`. */
   alpha: GPUBuffer;
+  /** dL/d of the depth image, `[F][H·W]`. */
   depth: GPUBuffer;
+  /** dL/d of the normal image, `[F][H·W][3]`. */
   normalImage: GPUBuffer;
 }
 

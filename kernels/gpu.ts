@@ -31,8 +31,11 @@ export interface PipelineOptions {
 
 /** A binding of a buffer range, for {@linkcode Gpu.bindGroup}. */
 export interface BufferRange {
+  /** The buffer bound. */
   buffer: GPUBuffer;
+  /** Byte offset of the range (default 0). */
   offset?: number;
+  /** Byte size of the range (default: the rest of the buffer). */
   size?: number;
 }
 
@@ -72,6 +75,14 @@ export class Gpu {
   #liveBytes = 0;
   #peakBytes = 0;
 
+  /**
+   * Wraps a device; {@linkcode acquireGpu} is the usual way to get one.
+   *
+   * @param device the WebGPU device
+   * @param adapterName the adapter's description
+   * @param backend the backend asked for
+   * @param software whether the adapter runs on the CPU (also detected from its name)
+   */
   constructor(device: GPUDevice, adapterName: string, backend: string, software = false) {
     this.device = device;
     this.adapterName = adapterName;

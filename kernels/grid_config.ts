@@ -52,7 +52,9 @@ export interface GridLevel {
 
 /** A grid config with everything derived from it. */
 export interface GridLayout {
+  /** The resolved config. */
   config: Readonly<GridConfig>;
+  /** Resolution, table size and offset of each level, coarse to fine. */
   levels: GridLevel[];
   /** Entries of one keyframe grid, summed over levels. */
   entries: number;

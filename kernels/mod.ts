@@ -20,16 +20,30 @@
  *
  * @module
  */
-export { acquireGpu, type AcquireGpuOptions, type BufferRange, Gpu } from "./gpu.ts";
+export {
+  acquireGpu,
+  type AcquireGpuOptions,
+  type BufferRange,
+  Gpu,
+  type PipelineOptions,
+} from "./gpu.ts";
+export type { WgslSource } from "./wgsl.ts";
 export {
   DEFAULT_GRID,
   type GridConfig,
   type GridLayout,
   gridLayout,
+  type GridLevel,
   type IndexMode,
   resolveGridConfig,
 } from "./grid_config.ts";
-export { type Camera, orbitCamera, type OrbitPose, REFERENCE_POSE } from "./camera.ts";
+export {
+  type Camera,
+  type CameraSizeOptions,
+  orbitCamera,
+  type OrbitPose,
+  REFERENCE_POSE,
+} from "./camera.ts";
 export { Field, type FieldOptions } from "./field.ts";
 export { FieldEval, type FieldEvalOptions } from "./field_eval.ts";
 export {
@@ -42,14 +56,31 @@ export {
   type RenderSettings,
 } from "./clip_renderer.ts";
 export { NormalImageReg } from "./normal_image_reg.ts";
-export { SampleReg } from "./sample_reg.ts";
+export { SampleReg, type SampleRegBuffers, type SampleRegSettings } from "./sample_reg.ts";
 export { ImageLoss } from "./image_loss.ts";
 export { OccupancyUpdater } from "./occupancy_updater.ts";
 export { OccupancyGrid } from "./occupancy.ts";
-export { Adam, type AdamGroup, type AdamOptions, DEFAULT_ADAM } from "./adam.ts";
+export {
+  Adam,
+  type AdamGroup,
+  type AdamHyper,
+  type AdamOptions,
+  type AdamState,
+  DEFAULT_ADAM,
+} from "./adam.ts";
 export { TimeTv } from "./time_tv.ts";
 export { GridEncoder } from "./grid_encode.ts";
-export { DEFAULT_MLP, Mlp, type MlpConfig } from "./mlp.ts";
-export type { ShadingMode } from "./shade_twin.ts";
-export { renderClipTwin } from "./render_twin.ts";
+export {
+  DEFAULT_MLP,
+  Mlp,
+  type MlpBackwardBuffers,
+  type MlpBackwardPlan,
+  type MlpConfig,
+  type MlpDispatchOptions,
+  type MlpLayout,
+  type MlpOptions,
+} from "./mlp.ts";
+export { SHADING_MODES, type ShadingMode } from "./shade_twin.ts";
+export { renderClipTwin, type RenderTwinOptions, type RenderTwinResult } from "./render_twin.ts";
+export type { Rays } from "./rays_twin.ts";
 export { seededNormal, seededRandom } from "./random.ts";

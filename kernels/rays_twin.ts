@@ -15,7 +15,9 @@ export interface RayOffsetOptions {
 
 /** Rays in the shared layout: origins `[R][3]`, directions `[R][3]`. */
 export interface Rays {
+  /** Ray origins, `[R][3]`. */
   origins: Float64Array;
+  /** Unit ray directions, `[R][3]`. */
   directions: Float64Array;
 }
 

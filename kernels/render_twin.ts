@@ -19,7 +19,9 @@ import { shadeBackwardTwin, shadeTwin } from "./shade_twin.ts";
 
 /** Field parameters and render options of {@linkcode renderClipTwin}. */
 export interface RenderTwinOptions extends RenderSettings {
+  /** Layout of the hash grid. */
   layout: GridLayout;
+  /** Widths of the MLP. */
   mlp: MlpConfig;
   /** Grid values per keyframe. */
   grid: ArrayLike<number>[];
@@ -27,9 +29,13 @@ export interface RenderTwinOptions extends RenderSettings {
   mlpParams: ArrayLike<number>;
   /** Occupancy bitfield and its shape. */
   occupancy: { bits: ArrayLike<number>; res: number; slices: number };
+  /** Marching step (the renderer's default when left out). */
   dt?: number;
+  /** Most samples per ray (the renderer's default when left out). */
   maxSteps?: number;
+  /** Jitter each ray's first sample (default true), as the GPU marcher does. */
   perturb?: boolean;
+  /** Seed of the jitter (default 0). */
   seed?: number;
   /** Levels kept by the coarse-to-fine mask. */
   activeLevels?: number;
@@ -44,14 +50,19 @@ export interface RenderTwinOptions extends RenderSettings {
 
 /** Outputs of {@linkcode renderClipTwin}. */
 export interface RenderTwinResult {
+  /** Composited RGB, `[F][H·W][3]`. */
   image: Float64Array;
+  /** Accumulated opacity, `[F][H·W]`. */
   alpha: Float64Array;
+  /** Expected depth, `[F][H·W]`. */
   depth: Float64Array;
+  /** Composited normals, `[F][H·W][3]`. */
   normalImage: Float64Array;
   /** Samples per frame. */
   samples: number[];
   /** dL/dgrid per keyframe and dL/dMLP, when `grads` was given. */
   gridGrads?: Float64Array[];
+  /** dL/dMLP parameters, when `grads` was given. */
   mlpGrads?: Float64Array;
   /**
    * Unweighted [entropy, orientation] losses summed over frames, when `grads` was given

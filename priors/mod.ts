@@ -33,7 +33,7 @@ export {
 } from "./sds_options.ts";
 export { zero123AngleScale } from "./zero123_angle_scale.ts";
 export { SdsNoise } from "./sds_noise.ts";
-export { SdsGrad } from "./sds_grad.ts";
+export { SdsGrad, type SdsGradSettings } from "./sds_grad.ts";
 export { SdsPrior, type SdsPriorOptions } from "./sds_prior.ts";
 export { OracleDenoiser, type OracleTargetSet } from "./oracle_denoiser.ts";
 export {
@@ -49,6 +49,7 @@ export {
   createViewOracle,
   FIXED_VIEWS,
   resizeCamera,
+  type Rgb,
   type SceneOracleOptions,
   SceneTargets,
   type SceneTargetSet,

@@ -33,7 +33,8 @@ import {
   ZERO123_SDS,
 } from "./sds_options.ts";
 
-type Rgb = readonly [number, number, number];
+/** A linear RGB colour, each channel in [0, 1]. */
+export type Rgb = readonly [number, number, number];
 
 /** Options shared by the scene oracle builders. */
 export interface SceneOracleOptions {
@@ -124,6 +125,8 @@ export class SceneTargets {
   #fixed: { rgb: Float64Array; alpha: Float64Array }[] | null = null;
 
   /**
+   * Prepares the targets of `scene`; the fixed views are rendered on first use.
+   *
    * @param scene the ground-truth scene
    * @param options resolution, anti-aliasing and fixed views
    */

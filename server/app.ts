@@ -48,10 +48,21 @@ export interface AppOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The two methods of the Hono app that callers use, so the public API does not expose
+ * Hono's own types.
+ */
+export interface FetchApp {
+  /** Answers a request (what `Deno.serve` takes). */
+  fetch(request: Request, env?: unknown): Response | Promise<Response>;
+  /** Answers a path or request without a network (tests). */
+  request(input: string | Request | URL, init?: RequestInit): Response | Promise<Response>;
+}
+
 /** The app plus what tests and the server inspect. */
 export interface ProgressApp {
   /** The Hono app (`app.fetch` for `Deno.serve`, `app.request` in tests). */
-  app: Hono;
+  app: FetchApp;
   /** The shared event feeds; `hub.listeners` counts open event streams. */
   hub: FeedHub;
   /** Stops listening to the live run. */

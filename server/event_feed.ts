@@ -59,6 +59,8 @@ export class EventFeed {
   readonly #decoder = new TextDecoder();
 
   /**
+   * Creates a feed; nothing is read until the first subscriber.
+   *
    * @param path the `events.jsonl` to follow (it may not exist yet)
    * @param options poll interval
    */
@@ -200,7 +202,11 @@ export class FeedHub {
   readonly #feeds = new Map<string, EventFeed>();
   readonly #options: EventFeedOptions;
 
-  /** @param options passed to every feed */
+  /**
+   * Creates an empty hub.
+   *
+   * @param options passed to every feed
+   */
   constructor(options: EventFeedOptions = {}) {
     this.#options = options;
   }

@@ -79,16 +79,23 @@ export interface AnimateOptions {
 
 /** Scores per stage and of the final model. */
 export interface AnimateMetrics {
+  /** Score after each stage that ran. */
   stages: Partial<Record<StageName, HeldOutMetrics>>;
+  /** Score of the last stage that ran; null when none did. */
   final: HeldOutMetrics | null;
 }
 
 /** What {@linkcode animate} returns. */
 export interface AnimateResult {
+  /** The settings the run used, preset and overrides resolved. */
   settings: AnimateSettings;
+  /** The preset the settings started from. */
   preset: AnimatePresetName;
+  /** Stages finished, in order. */
   completed: StageName[];
+  /** Whether the abort signal stopped the run early. */
   interrupted: boolean;
+  /** Held-out scores per stage and of the final model. */
   metrics: AnimateMetrics;
   /** Cumulative step reached. */
   step: number;

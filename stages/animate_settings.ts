@@ -21,13 +21,19 @@ export type AnimatePresetName = typeof ANIMATE_PRESETS[number];
 
 /** Shape of the field (SPEC.md §2). */
 export interface FieldSettings {
+  /** Hash-grid levels L. */
   levels: number;
+  /** log₂ of the hash table size T of each level. */
   log2TableSize: number;
+  /** Resolution of the coarsest level. */
   baseResolution: number;
+  /** Resolution of the finest level. */
   finestResolution: number;
   /** Keyframe grids K of the dynamic field (the static field has one). */
   keyframes: number;
+  /** Hidden width of the MLP that maps grid features to density and albedo. */
   mlpHidden: number;
+  /** Side of the occupancy grid, in cells. */
   occupancyRes: number;
   /** Occupancy time slices of the dynamic stages (the static stage has one). */
   occupancySlices: number;
@@ -61,8 +67,11 @@ export interface PriorsSettings {
 
 /** Settings of one stage (SPEC.md §5.3). */
 export interface StageSettings {
+  /** Steps of the stage. */
   iterations: number;
+  /** Adam learning rate of the hash grid. */
   lrGrid: number;
+  /** Adam learning rate of the MLP. */
   lrMlp: number;
   /** Gradient clip by value (0: none). */
   gradClip: number;
@@ -95,6 +104,7 @@ export interface StageSettings {
 
 /** Everything a run needs. */
 export interface AnimateSettings {
+  /** Seed of the run's random stream and of the field's initialisation. */
   seed: number;
   /** Side of the SDS training renders (SPEC.md: 128). */
   resolution: number;
@@ -128,10 +138,15 @@ export interface AnimateSettings {
   previewEvery: number;
   /** Side of the preview renders. */
   previewSize: number;
+  /** Shape of the field. */
   field: FieldSettings;
+  /** Weights, guidance and timestep ranges of the four priors. */
   priors: PriorsSettings;
+  /** The static stage. */
   static: StageSettings;
+  /** The dynamic stage. */
   dynamic: StageSettings;
+  /** The refinement stage. */
   refine: StageSettings;
   /** Held-out scoring. */
   eval: { views: number; times: number; resolution: number };
@@ -265,6 +280,14 @@ export function animatePresetForAdapter(gpu: Pick<Gpu, "adapterName">): AnimateP
 
 /** An error in a run's options: `where` is the file or "option", `path` the key path. */
 export class SettingsError extends Error {
+  /**
+   * Builds the message `where: path: expected E, got G`.
+   *
+   * @param where the file or "option"
+   * @param path the key path, e.g. `static.iterations`
+   * @param expected what was expected
+   * @param got the value given
+   */
   constructor(where: string, path: string, expected: string, got: unknown) {
     super(`${where}: ${path}: expected ${expected}, got ${describe(got)}`);
     this.name = "SettingsError";

@@ -13,8 +13,11 @@ import { requireInt } from "../kernels/validate.ts";
 
 /** A field ready to render: the device, the parameters, the occupancy grid, the step. */
 export interface FittedModel {
+  /** The device the field lives on. */
   gpu: Gpu;
+  /** The fitted field. */
   field: Field;
+  /** The occupancy grid the marcher skips empty space with. */
   occupancy: OccupancyGrid;
   /** Marching step the field was fitted with. */
   dt: number;

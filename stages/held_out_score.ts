@@ -13,8 +13,11 @@ import { heldOutViews } from "./training_cameras.ts";
 
 /** Scores of one time. */
 export interface TimeScore {
+  /** Scene time in [0, 1]. */
   time: number;
+  /** Mean PSNR over the views at this time, dB. */
   psnr: number;
+  /** Mean SSIM over the views at this time. */
   ssim: number;
 }
 

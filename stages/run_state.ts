@@ -27,13 +27,17 @@ export interface PriorSet {
 
 /** The state passed from stage to stage. */
 export interface RunState {
+  /** The device everything lives on. */
   gpu: Gpu;
+  /** The preset the settings started from. */
   preset: AnimatePresetName;
+  /** The resolved settings of every stage. */
   settings: AnimateSettings;
   /** The motion prompt and the static description. */
   prompts: { static: string; motion: string };
   /** The reference image, square, at its loaded size (SPEC.md: 256² before resizing). */
   reference: ReferenceImage;
+  /** The priors the stages call; replace one to change what guides a stage. */
   priors: PriorSet;
   /** The synthetic scene behind oracle priors and scoring, if any. */
   scene: Scene | null;

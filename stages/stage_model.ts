@@ -14,7 +14,9 @@ import type { FittedModel } from "./field_renders.ts";
 
 /** A field with its occupancy grid. */
 export interface StageModel {
+  /** The keyframed 4D field and its MLP. */
   field: Field;
+  /** The occupancy grid that skips empty space, with its EMA updater. */
   occupancy: OccupancyUpdater;
   /** Marching step. */
   dt: number;
