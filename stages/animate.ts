@@ -23,7 +23,7 @@ import { dynamicStage } from "./dynamic_stage.ts";
 import { exportTurntable } from "./export_turntable.ts";
 import { type HeldOutMetrics, scoreHeldOut } from "./held_out_score.ts";
 import { refineStage } from "./refine_stage.ts";
-import type { PriorSet, RunState } from "./run_state.ts";
+import type { RunState } from "./run_state.ts";
 import { createScenePriors } from "./scene_priors.ts";
 import {
   createStageModel,
@@ -144,7 +144,7 @@ function defaultImage(scene: Scene | null): string | null {
 export async function animate(options: AnimateOptions): Promise<AnimateResult> {
   checkStageList(options.stages ?? [...STAGE_NAMES]);
   let state = await prepareRun(options);
-  const { gpu, settings, scene, preset } = state;
+  const { settings, scene, preset } = state;
   // Whatever model is live when an error or the end arrives is freed in `finally`.
   const live: { model: StageModel | null } = { model: null };
   try {
