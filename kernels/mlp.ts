@@ -28,6 +28,18 @@ export const MAX_MLP_WIDTH = 256;
 export const MLP_FORWARD_WORKGROUP = 64;
 
 /**
+ * Largest parameter count for which straight-line (unrolled) kernels are generated; wider
+ * MLPs use the loop kernels, whose source does not grow with the widths. The unrolled
+ * backward keeps two values per parameter live across its sample loop, and LLVM's compile
+ * time has a cliff there: on llvmpipe (LLVM 15) 1,780 parameters compiled in 2 s, 1,817
+ * did not finish in 40 s, 2,372 (32→64→4) not in 12 min.
+ */
+export const MLP_UNROLL_LIMIT = 1024;
+
+/** Invocations per workgroup of the unrolled backward kernel: one 256-bit vector of f32. */
+const UNROLLED_BACKWARD_WORKGROUP = 8;
+
+/**
  * Validates a partial MLP config and fills in the defaults.
  *
  * @example
@@ -53,6 +65,7 @@ export function resolveMlpConfig(partial: Partial<MlpConfig> = {}): MlpConfig {
 
 /** Offsets (in floats) of each tensor inside the flat parameter buffer. */
 export interface MlpLayout {
+  /** The resolved widths. */
   config: Readonly<MlpConfig>;
   /** `W1 [H][In]` starts here (0). */
   w1: number;
@@ -157,6 +170,88 @@ export function planMlpBackward(
   return { tile, cacheWeights };
 }
 
+/**
+ * Straight-line `forward_sample(i, n)` for mlp.wgsl. Rows past N read the last valid row
+ * rather than returning early: llvmpipe only loads a uniform address once (and broadcasts
+ * it) outside control flow, so the weight loads must come before the `if` that guards the
+ * stores.
+ */
+function forwardUnrolled(layout: MlpLayout): string {
+  const { input: nIn, hidden: nHid, output: nOut } = layout.config;
+  const s: string[] = [
+    "fn forward_sample(i: u32, n: u32) {",
+    "  let xb = min(i, max(n, 1u) - 1u) * IN;",
+  ];
+  for (let k = 0; k < nIn; k++) s.push(`  let x${k} = features[xb + ${k}u];`);
+  for (let c = 0; c < nOut; c++) s.push(`  var o${c} = params[${layout.b2 + c}u];`);
+  s.push("  var z: f32;");
+  for (let j = 0; j < nHid; j++) {
+    s.push(`  z = params[${layout.b1 + j}u];`);
+    for (let k = 0; k < nIn; k++) {
+      s.push(`  z = fma(params[${layout.w1 + j * nIn + k}u], x${k}, z);`);
+    }
+    s.push(`  let h${j} = max(z, 0.0);`);
+    for (let c = 0; c < nOut; c++) {
+      s.push(`  o${c} = fma(params[${layout.w2 + c * nHid + j}u], h${j}, o${c});`);
+    }
+  }
+  s.push("  if (i < n) {", "    let rb = i * OUT;");
+  for (let c = 0; c < nOut; c++) s.push(`    raw[rb + ${c}u] = o${c};`);
+  s.push("  }", "}");
+  return s.join("\n");
+}
+
+/**
+ * Straight-line `backward_samples(first, stride, n, row)` for mlp_backward.wgsl: every
+ * weight is loaded into a `let` before the sample loop (inside it, llvmpipe would gather
+ * them lane by lane), and every parameter gradient is a scalar running sum, written once
+ * as row `row` of the partials. Sums run in the tiled kernel's order (fma(dz, x, acc)).
+ */
+function backwardUnrolled(layout: MlpLayout): string {
+  const { input: nIn, hidden: nHid, output: nOut } = layout.config;
+  const s: string[] = ["fn backward_samples(first: u32, stride: u32, n: u32, row: u32) {"];
+  for (let p = 0; p < layout.size; p++) s.push(`  let w${p} = params[${p}u];`);
+  for (let p = 0; p < layout.size; p++) s.push(`  var g${p} = 0.0;`);
+  s.push(
+    "  for (var i = first; i < n; i += stride) {",
+    "    let xb = i * IN;",
+    "    let db = i * OUT;",
+  );
+  for (let k = 0; k < nIn; k++) s.push(`    let x${k} = features[xb + ${k}u];`);
+  for (let c = 0; c < nOut; c++) s.push(`    let d${c} = d_raw[db + ${c}u];`);
+  s.push("    var z: f32;", "    var dh: f32;", "    var dx: f32;");
+  for (let j = 0; j < nHid; j++) {
+    s.push(`    z = w${layout.b1 + j};`);
+    for (let k = 0; k < nIn; k++) s.push(`    z = fma(w${layout.w1 + j * nIn + k}, x${k}, z);`);
+    s.push("    dh = 0.0;");
+    for (let c = 0; c < nOut; c++) s.push(`    dh = fma(w${layout.w2 + c * nHid + j}, d${c}, dh);`);
+    s.push(`    let h${j} = max(z, 0.0);`, `    let e${j} = select(0.0, dh, z > 0.0);`);
+  }
+  for (let k = 0; k < nIn; k++) {
+    s.push("    dx = 0.0;");
+    for (let j = 0; j < nHid; j++) s.push(`    dx = fma(w${layout.w1 + j * nIn + k}, e${j}, dx);`);
+    s.push(`    d_features[xb + ${k}u] = dx;`);
+  }
+  for (let j = 0; j < nHid; j++) {
+    for (let k = 0; k < nIn; k++) {
+      const p = layout.w1 + j * nIn + k;
+      s.push(`    g${p} = fma(e${j}, x${k}, g${p});`);
+    }
+    s.push(`    g${layout.b1 + j} += e${j};`);
+  }
+  for (let c = 0; c < nOut; c++) {
+    for (let j = 0; j < nHid; j++) {
+      const p = layout.w2 + c * nHid + j;
+      s.push(`    g${p} = fma(d${c}, h${j}, g${p});`);
+    }
+    s.push(`    g${layout.b2 + c} += d${c};`);
+  }
+  s.push("  }", "  let pb = row * NPARAMS;");
+  for (let p = 0; p < layout.size; p++) s.push(`  partials[pb + ${p}u] = g${p};`);
+  s.push("}");
+  return s.join("\n");
+}
+
 /** Generated WGSL with the layout constants and the weight accessor `wt`. */
 function dimsFragment(layout: MlpLayout, cacheWeights: boolean, tile: number): string {
   const { input, hidden, output } = layout.config;
@@ -170,6 +265,7 @@ function dimsFragment(layout: MlpLayout, cacheWeights: boolean, tile: number): s
     `const B2_AT: u32 = ${layout.b2}u;`,
     `const NPARAMS: u32 = ${layout.size}u;`,
     `const TILE: u32 = ${tile}u;`,
+    `const UNROLLED_WG: u32 = ${UNROLLED_BACKWARD_WORKGROUP}u;`,
   ];
   if (cacheWeights) {
     lines.push(
@@ -216,10 +312,18 @@ export interface MlpOptions {
   /** Backward buffers; without them only the forward pass is built. */
   backward?: MlpBackwardBuffers;
   /**
-   * Workgroups of the backward pass (rows of the partials buffer). Defaults to enough for
-   * `maxBatch` in one tile each, capped at 1024 and at 16 Mi partial floats.
+   * Workgroups of the backward pass. Defaults to enough for `maxBatch` in one tile each
+   * (tiled kernels) or 32 samples per invocation (unrolled kernels), capped at 1024 and
+   * at 16 Mi partial floats.
    */
   groups?: number;
+  /**
+   * Straight-line kernels without loops over private arrays or barriers (see mlp.wgsl).
+   * Defaults to true on software adapters (`gpu.software`) for MLPs of at most
+   * {@linkcode MLP_UNROLL_LIMIT} parameters, else false (tiled loop kernels). Both give
+   * the same values up to float32 summation order.
+   */
+  unrolled?: boolean;
 }
 
 /** Dispatch source for {@linkcode Mlp.encodeForward}. */
@@ -268,9 +372,14 @@ export class Mlp {
   readonly layout: MlpLayout;
   /** The buffers the passes were built for. */
   readonly buffers: Readonly<MlpOptions>;
-  /** Backward tile shape chosen for the device (null without backward buffers). */
+  /** Whether the straight-line kernels were generated (see {@linkcode MlpOptions.unrolled}). */
+  readonly unrolled: boolean;
+  /** Backward tile shape chosen for the device (null without backward buffers or when unrolled). */
   readonly plan: MlpBackwardPlan | null;
-  /** Per-workgroup partial gradient sums `[groups][params]` (null without backward buffers). */
+  /**
+   * Partial gradient sums `[rows][params]`, one row per backward workgroup (tiled) or per
+   * backward invocation (unrolled); null without backward buffers.
+   */
   readonly partials: GPUBuffer | null;
   /** Workgroups of the backward pass. */
   readonly groups: number;
@@ -282,6 +391,7 @@ export class Mlp {
     gpu: Gpu;
     layout: MlpLayout;
     buffers: MlpOptions;
+    unrolled: boolean;
     plan: MlpBackwardPlan | null;
     partials: GPUBuffer | null;
     groups: number;
@@ -291,6 +401,7 @@ export class Mlp {
     this.#gpu = init.gpu;
     this.layout = init.layout;
     this.buffers = init.buffers;
+    this.unrolled = init.unrolled;
     this.plan = init.plan;
     this.partials = init.partials;
     this.groups = init.groups;
@@ -303,9 +414,21 @@ export class Mlp {
     const layout = mlpLayout(options.config ?? {});
     const maxBatch = requireInt("mlp.maxBatch", options.maxBatch, { min: 1 });
     const workgroupBytes = gpu.limits.maxComputeWorkgroupStorageSize;
-    const forwardCache = layout.size * 4 <= workgroupBytes;
+    const unrolled = options.unrolled ?? (gpu.software && layout.size <= MLP_UNROLL_LIMIT);
+    if (unrolled && layout.size > MLP_UNROLL_LIMIT) {
+      throw new RangeError(
+        `Invalid option mlp.unrolled: expected at most ${MLP_UNROLL_LIMIT} parameters for unrolled kernels, got ${layout.size}`,
+      );
+    }
+    // The unrolled forward reads the weights from storage, so it skips the copy and barrier.
+    const forwardCache = !unrolled && layout.size * 4 <= workgroupBytes;
     const forwardPipeline = await gpu.pipeline("mlp", {
-      fragments: { mlp_dims: dimsFragment(layout, forwardCache, 1) },
+      fragments: {
+        mlp_dims: dimsFragment(layout, forwardCache, 1),
+        mlp_forward_body: unrolled
+          ? forwardUnrolled(layout)
+          : "fn forward_sample(i: u32, n: u32) { if (i < n) { forward_loop(i); } }",
+      },
     });
     const forward = {
       pipeline: forwardPipeline,
@@ -321,17 +444,27 @@ export class Mlp {
     let groups = 0;
     let backward: BackwardPasses | null = null;
     if (options.backward !== undefined) {
-      plan = planMlpBackward(layout.config, { workgroupBytes });
-      const byMemory = Math.max(1, Math.floor(2 ** 24 / layout.size));
+      plan = unrolled ? null : planMlpBackward(layout.config, { workgroupBytes });
+      // Samples per workgroup in the default grid.
+      const perGroup = plan === null ? 32 * UNROLLED_BACKWARD_WORKGROUP : plan.tile;
+      const rowsPerGroup = plan === null ? UNROLLED_BACKWARD_WORKGROUP : 1;
+      const byMemory = Math.max(1, Math.floor(2 ** 24 / (layout.size * rowsPerGroup)));
       groups = options.groups === undefined
-        ? Math.min(Math.ceil(maxBatch / plan.tile), 1024, byMemory)
+        ? Math.min(Math.ceil(maxBatch / perGroup), 1024, byMemory)
         : requireInt("mlp.groups", options.groups, { min: 1, max: 65535 });
-      partials = gpu.createBuffer(groups * layout.size * 4, { label: "mlp partials" });
+      const rows = groups * rowsPerGroup;
+      partials = gpu.createBuffer(rows * layout.size * 4, { label: "mlp partials" });
       const tilesPipeline = await gpu.pipeline("mlp_backward", {
-        fragments: { mlp_dims: dimsFragment(layout, plan.cacheWeights, plan.tile) },
+        fragments: {
+          mlp_dims: dimsFragment(layout, plan?.cacheWeights ?? false, plan?.tile ?? 1),
+          mlp_backward_body: plan === null
+            ? backwardUnrolled(layout)
+            : "fn backward_samples(first: u32, stride: u32, n: u32, row: u32) {}",
+        },
+        entryPoint: plan === null ? "main_unrolled" : "main",
       });
       const reducePipeline = await gpu.pipeline("mlp_reduce", {
-        constants: { GROUPS: groups, PARAMS: layout.size },
+        constants: { GROUPS: rows, PARAMS: layout.size },
       });
       const b = options.backward;
       backward = {
@@ -356,6 +489,7 @@ export class Mlp {
       gpu,
       layout,
       buffers: { ...options, maxBatch },
+      unrolled,
       plan,
       partials,
       groups,
@@ -384,7 +518,7 @@ export class Mlp {
    * parameter gradients into `backward.grads`. Its grid does not depend on N.
    */
   encodeBackward(pass: GPUComputePassEncoder): void {
-    if (this.#backward === null || this.plan === null) {
+    if (this.#backward === null) {
       throw new Error("Mlp.encodeBackward: the MLP was created without backward buffers");
     }
     const { tiles, reduce } = this.#backward;
@@ -408,6 +542,8 @@ export interface MlpForwardInputs {
   features: ArrayLike<number>;
   /** Dispatch bound (≥ N) to exercise the count buffer; defaults to N. */
   maxBatch?: number;
+  /** Kernel shape (see {@linkcode MlpOptions.unrolled}); defaults by device and size. */
+  unrolled?: boolean;
 }
 
 function f32(
@@ -472,6 +608,7 @@ export async function mlpForwardOnce(
       features: featureBuf,
       raw,
       count,
+      ...(inputs.unrolled === undefined ? {} : { unrolled: inputs.unrolled }),
     });
     gpu.submit((encoder) => {
       const pass = encoder.beginComputePass();
@@ -558,6 +695,7 @@ export async function mlpBackwardOnce(
       count,
       backward: { dRaw: dRawBuf, dFeatures, grads: gradBuf },
       ...(inputs.groups === undefined ? {} : { groups: inputs.groups }),
+      ...(inputs.unrolled === undefined ? {} : { unrolled: inputs.unrolled }),
     });
     const m = mlp;
     gpu.submit((encoder) => {

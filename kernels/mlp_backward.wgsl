@@ -15,8 +15,9 @@
 //   `partials`, which only its own invocations touch. mlp_reduce.wgsl then adds the G
 //   rows into the gradient buffer. Because G does not depend on N, N can stay on the GPU.
 #include "mlp_dims"
+#include "mlp_backward_body"
 
-@group(0) @binding(0) var<storage, read> params: array<f32>;
+@group(0) @binding(0) var<storage, read> params: array<f32, NPARAMS>;
 @group(0) @binding(1) var<storage, read> features: array<f32>;
 @group(0) @binding(2) var<storage, read> d_raw: array<f32>;
 @group(0) @binding(3) var<storage, read_write> d_features: array<f32>;
@@ -95,4 +96,18 @@ fn main(
     // The next tile overwrites the workgroup arrays the sums above read.
     workgroupBarrier();
   }
+}
+
+// Unrolled variant (software adapters, small MLPs): no tiles and no barriers. Invocation r
+// of the whole grid walks samples r, r + R, ... (R invocations in all) through the
+// generated straight-line `backward_samples`, which keeps every parameter's gradient sum
+// in its own register-resident value, and writes them once as row r of `partials`;
+// mlp_reduce.wgsl adds the R rows. Each row is summed in sample order, so the result is
+// deterministic too.
+@compute @workgroup_size(UNROLLED_WG)
+fn main_unrolled(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
+  backward_samples(gid.x, nwg.x * UNROLLED_WG, count[0], gid.x);
 }

@@ -3,6 +3,7 @@ import { IndirectArgs } from "../../kernels/indirect_args.ts";
 import {
   initMlpParams,
   Mlp,
+  MLP_UNROLL_LIMIT,
   mlpBackwardOnce,
   type MlpConfig,
   mlpForwardOnce,
@@ -29,21 +30,72 @@ function inputs(config: Partial<MlpConfig>, n: number, seed: number) {
 async function checkAgainstTwin(
   config: Partial<MlpConfig>,
   n: number,
-  options: { seed: number; groups?: number },
+  options: { seed: number; groups?: number; unrolled?: boolean },
 ) {
   const gpu = await testGpu();
   const x = inputs(config, n, options.seed);
-  const raw = await mlpForwardOnce(gpu, config, x);
-  assertClose(raw, mlpForwardTwin(config, x), { label: `raw ${JSON.stringify(config)}` });
+  const shape = options.unrolled === undefined ? {} : { unrolled: options.unrolled };
+  const raw = await mlpForwardOnce(gpu, config, { ...x, ...shape });
+  const label = `${JSON.stringify(config)} ${JSON.stringify(shape)}`;
+  assertClose(raw, mlpForwardTwin(config, x), { label: `raw ${label}` });
   const got = await mlpBackwardOnce(gpu, config, {
     ...x,
+    ...shape,
     ...(options.groups === undefined ? {} : { groups: options.groups }),
   });
   const want = mlpBackwardTwin(config, x);
-  assertClose(got.dFeatures, want.dFeatures, { label: "dFeatures" });
+  assertClose(got.dFeatures, want.dFeatures, { label: `dFeatures ${label}` });
   const accumulated = want.dParams.map((g, i) => g + x.grads[i]!);
-  assertClose(got.dParams, accumulated, { label: "dParams" });
+  assertClose(got.dParams, accumulated, { label: `dParams ${label}` });
 }
+
+/** The fit's `tiny` MLP: 6 levels × 2 features → 16 → 4. */
+const TINY = { input: 12, hidden: 16, output: 4 };
+
+Deno.test("mlp: unrolled and tiled kernels both match the twin", GPU_TEST, async () => {
+  for (const unrolled of [true, false]) {
+    await checkAgainstTwin(TINY, 1000, { seed: 41, unrolled });
+    await checkAgainstTwin({ input: 7, hidden: 13, output: 3 }, 77, { seed: 42, unrolled });
+  }
+});
+
+Deno.test("mlp: unrolled backward with one workgroup walks every sample", GPU_TEST, async () => {
+  await checkAgainstTwin(TINY, 1000, { seed: 43, groups: 1, unrolled: true });
+  // More invocations than samples: idle ones must write zero rows.
+  await checkAgainstTwin(TINY, 5, { seed: 44, groups: 4, unrolled: true });
+});
+
+Deno.test("mlp: software adapters get unrolled kernels up to the limit", GPU_TEST, async () => {
+  const gpu = await testGpu();
+  const x = inputs(TINY, 4, 45);
+  const make = async (config: Partial<MlpConfig>, unrolled?: boolean) => {
+    const size = mlpLayout(config).size;
+    const buffers = {
+      params: gpu.createBuffer(size * 4),
+      features: gpu.createBuffer(x.features),
+      raw: gpu.createBuffer(16),
+      count: gpu.createBuffer(new Uint32Array([1])),
+    };
+    try {
+      const mlp = await Mlp.create(gpu, {
+        config,
+        maxBatch: 1,
+        ...buffers,
+        ...(unrolled === undefined ? {} : { unrolled }),
+      });
+      mlp.destroy();
+      return mlp.unrolled;
+    } finally {
+      for (const b of Object.values(buffers)) b.destroy();
+    }
+  };
+  assert.equal(await make(TINY), gpu.software);
+  assert.equal(await make(TINY, false), false);
+  const wide = { input: 64, hidden: 64, output: 4 };
+  assert.ok(mlpLayout(wide).size > MLP_UNROLL_LIMIT);
+  assert.equal(await make(wide), false);
+  await assert.rejects(make(wide, true), /Invalid option mlp.unrolled: expected at most 1024/);
+});
 
 Deno.test("mlp: default 32→64→4 matches the twin at N = 1000", GPU_TEST, async () => {
   await checkAgainstTwin({}, 1000, { seed: 11 });
@@ -73,21 +125,24 @@ Deno.test(
   },
 );
 
-Deno.test("mlp: N comes from the count buffer, directly and indirectly", GPU_TEST, async () => {
+async function checkCount(config: Partial<MlpConfig>, unrolled: boolean) {
   const gpu = await testGpu();
+  const { input: nIn, output: nOut } = mlpLayout(config).config;
   const n = 1000;
   const maxBatch = 1500;
-  const x = inputs({}, maxBatch, 21);
-  const sentinel = new Float32Array(maxBatch * 4).fill(7);
+  const x = inputs(config, maxBatch, 21);
+  const sentinel = new Float32Array(maxBatch * nOut).fill(7);
   const buffers = {
     params: gpu.createBuffer(x.params),
     features: gpu.createBuffer(x.features),
     raw: gpu.createBuffer(sentinel),
     count: gpu.createBuffer(new Uint32Array([n])),
   };
-  const dFeatures = gpu.createBuffer(new Float32Array(maxBatch * 32).fill(7));
+  const dFeatures = gpu.createBuffer(new Float32Array(maxBatch * nIn).fill(7));
   const grads = gpu.createBuffer(x.grads);
   const mlp = await Mlp.create(gpu, {
+    config,
+    unrolled,
     maxBatch,
     ...buffers,
     backward: { dRaw: gpu.createBuffer(x.dRaw), dFeatures, grads },
@@ -98,14 +153,14 @@ Deno.test("mlp: N comes from the count buffer, directly and indirectly", GPU_TES
     mlp.encodeBackward(pass);
     pass.end();
   });
-  const first = { params: x.params, features: x.features.subarray(0, n * 32) };
+  const first = { params: x.params, features: x.features.subarray(0, n * nIn) };
   const raw = new Float32Array(await gpu.read(buffers.raw));
-  assertClose(raw.subarray(0, n * 4), mlpForwardTwin({}, first), { label: "raw" });
-  assert.ok(raw.subarray(n * 4).every((v) => v === 7), "rows past count[0] untouched");
-  const want = mlpBackwardTwin({}, { ...first, dRaw: x.dRaw.subarray(0, n * 4) });
+  assertClose(raw.subarray(0, n * nOut), mlpForwardTwin(config, first), { label: "raw" });
+  assert.ok(raw.subarray(n * nOut).every((v) => v === 7), "rows past count[0] untouched");
+  const want = mlpBackwardTwin(config, { ...first, dRaw: x.dRaw.subarray(0, n * nOut) });
   const dF = new Float32Array(await gpu.read(dFeatures));
-  assertClose(dF.subarray(0, n * 32), want.dFeatures, { label: "dFeatures" });
-  assert.ok(dF.subarray(n * 32).every((v) => v === 7), "dFeatures past count[0] untouched");
+  assertClose(dF.subarray(0, n * nIn), want.dFeatures, { label: "dFeatures" });
+  assert.ok(dF.subarray(n * nIn).every((v) => v === 7), "dFeatures past count[0] untouched");
   const accumulated = want.dParams.map((g, i) => g + x.grads[i]!);
   const got = new Float32Array(await gpu.read(grads));
   assertClose(got, accumulated, { label: "dParams" });
@@ -122,19 +177,29 @@ Deno.test("mlp: N comes from the count buffer, directly and indirectly", GPU_TES
     pass.end();
   });
   const raw2 = new Float32Array(await gpu.read(buffers.raw));
-  const want2 = mlpForwardTwin({}, { params: x.params, features: x.features.subarray(0, m * 32) });
-  assertClose(raw2.subarray(0, m * 4), want2, { label: "indirect raw" });
-  assert.ok(raw2.subarray(m * 4).every((v) => v === 7), "indirect rows past count[0] untouched");
+  const want2 = mlpForwardTwin(config, {
+    params: x.params,
+    features: x.features.subarray(0, m * nIn),
+  });
+  assertClose(raw2.subarray(0, m * nOut), want2, { label: "indirect raw" });
+  assert.ok(raw2.subarray(m * nOut).every((v) => v === 7), "indirect rows past count[0] untouched");
   mlp.destroy();
   for (const b of [...Object.values(buffers), dFeatures, grads]) b.destroy();
+}
+
+Deno.test("mlp: N comes from the count buffer, directly and indirectly", GPU_TEST, async () => {
+  await checkCount({}, false);
+  await checkCount(TINY, true);
 });
 
 Deno.test("mlp: backward is deterministic", GPU_TEST, async () => {
   const gpu = await testGpu();
-  const x = inputs({}, 500, 31);
-  const a = await mlpBackwardOnce(gpu, {}, x);
-  const b = await mlpBackwardOnce(gpu, {}, x);
-  assert.deepEqual(Array.from(a.dParams), Array.from(b.dParams));
+  for (const [config, unrolled] of [[{}, false], [TINY, true]] as const) {
+    const x = { ...inputs(config, 500, 31), unrolled };
+    const a = await mlpBackwardOnce(gpu, config, x);
+    const b = await mlpBackwardOnce(gpu, config, x);
+    assert.deepEqual(Array.from(a.dParams), Array.from(b.dParams));
+  }
 });
 
 Deno.test("mlp: options are validated with the field name", () => {
