@@ -60,6 +60,7 @@ export { SampleReg, type SampleRegBuffers, type SampleRegSettings } from "./samp
 export { ImageLoss } from "./image_loss.ts";
 export { OccupancyUpdater } from "./occupancy_updater.ts";
 export { OccupancyGrid } from "./occupancy.ts";
+export { OccupancyDilate } from "./occupancy_dilate.ts";
 export {
   Adam,
   type AdamGroup,

@@ -98,6 +98,11 @@ export interface StageSettings {
    * half of the levels is off (static stage: 3000; 0 turns it off).
    */
   levelMaskSteps: number;
+  /**
+   * Dilate the occupancy bits by one cell after each update, so motion can carry the object
+   * into cells the static stage left empty (a deviation; see `docs/animate.md`).
+   */
+  occupancyDilate: boolean;
   /** Checkpoint interval in steps (0: only at the end of the stage). */
   checkpointEvery: number;
 }
@@ -168,6 +173,7 @@ const SDS_STAGE: Omit<StageSettings, "iterations"> = {
   normalTvWeight: 0.5,
   normalBlurWeight: 0.5,
   levelMaskSteps: 0,
+  occupancyDilate: false,
   checkpointEvery: 1000,
 };
 
@@ -261,8 +267,22 @@ const TINY: AnimateSettings = {
     lrMlp: 1e-2,
     checkpointEvery: 50,
   },
-  dynamic: { ...DEFAULT.dynamic, iterations: 300, lrGrid: 5e-2, lrMlp: 1e-2, checkpointEvery: 100 },
-  refine: { ...DEFAULT.refine, iterations: 60, lrGrid: 5e-2, lrMlp: 1e-2, checkpointEvery: 30 },
+  dynamic: {
+    ...DEFAULT.dynamic,
+    iterations: 300,
+    lrGrid: 5e-2,
+    lrMlp: 1e-2,
+    occupancyDilate: true,
+    checkpointEvery: 100,
+  },
+  refine: {
+    ...DEFAULT.refine,
+    iterations: 60,
+    lrGrid: 5e-2,
+    lrMlp: 1e-2,
+    occupancyDilate: true,
+    checkpointEvery: 30,
+  },
   eval: { views: 5, times: 8, resolution: 32 },
   export: { size: 32, times: 8, views: 10 },
 };

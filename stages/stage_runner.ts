@@ -10,6 +10,7 @@
 import { resizeReference } from "../io/reference_image.ts";
 import { Adam } from "../kernels/adam.ts";
 import { chunkFloats } from "../kernels/grid_config.ts";
+import { OccupancyDilate } from "../kernels/occupancy_dilate.ts";
 import { TimeTv } from "../kernels/time_tv.ts";
 import type { StageName, StageSettings } from "./animate_settings.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
@@ -280,6 +281,11 @@ export async function runStage(
       emit({ type: "preview", stage: program.stage, iteration: step - first, files });
     };
 
+    const dilate = t.occupancyDilate
+      ? await OccupancyDilate.create(gpu, model.occupancy.grid)
+      : null;
+    if (dilate !== null) owned.push(dilate);
+
     const levels = field.layout.config.levels;
     while (step < last) {
       if (options.signal?.aborted) {
@@ -288,7 +294,10 @@ export async function runStage(
       }
       // SPEC.md §5.1: occupancy at step % 16 == 0 and the level mask at step ≤ N, both
       // checked before the increment.
-      if (step % s.field.occupancyInterval === 0) model.occupancy.update(step, rng.fn);
+      if (step % s.field.occupancyInterval === 0) {
+        model.occupancy.update(step, rng.fn);
+        if (dilate !== null) gpu.submit((encoder) => dilate.encode(encoder));
+      }
       const masked = step <= t.levelMaskSteps;
       const activeLevels = masked ? Math.max(1, Math.ceil(levels / 2)) : levels;
       ref.renderer.fieldEval.setActiveLevels(activeLevels);
