@@ -205,7 +205,15 @@ export async function animate(options: AnimateOptions): Promise<AnimateResult> {
     if (out !== undefined && scene !== null) {
       await Deno.writeTextFile(
         `${out}/metrics.json`,
-        JSON.stringify(metricsJson(metrics, scene, preset, state.completed), null, 2) + "\n",
+        JSON.stringify(
+          {
+            ...metricsJson(metrics, scene, preset, state.completed),
+            adapter: state.gpu.adapterName,
+            peakGpuBytes: state.gpu.memory.peakBytes,
+          },
+          null,
+          2,
+        ) + "\n",
       );
     }
     await log?.close();
