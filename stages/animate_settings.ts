@@ -272,7 +272,6 @@ const TINY: AnimateSettings = {
     iterations: 300,
     lrGrid: 5e-2,
     lrMlp: 1e-2,
-    occupancyDilate: true,
     checkpointEvery: 100,
   },
   refine: {
@@ -280,7 +279,6 @@ const TINY: AnimateSettings = {
     iterations: 60,
     lrGrid: 5e-2,
     lrMlp: 1e-2,
-    occupancyDilate: true,
     checkpointEvery: 30,
   },
   eval: { views: 5, times: 8, resolution: 32 },

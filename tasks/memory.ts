@@ -13,6 +13,11 @@ import { Field } from "../kernels/field.ts";
 import { acquireGpu, type Gpu } from "../kernels/gpu.ts";
 import { OccupancyUpdater } from "../kernels/occupancy_updater.ts";
 import { TimeTv } from "../kernels/time_tv.ts";
+import { prepareRun, releaseRun } from "../stages/animate.ts";
+import { ANIMATE_PRESETS, type AnimatePresetName } from "../stages/animate_settings.ts";
+import { dynamicStage } from "../stages/dynamic_stage.ts";
+import { refineStage } from "../stages/refine_stage.ts";
+import { staticStage } from "../stages/static_stage.ts";
 
 /** One configuration to measure. */
 export interface MemoryCase {
@@ -106,6 +111,31 @@ export async function measureMemory(
   return { fieldBytes, peakBytes };
 }
 
+/**
+ * Peak bytes of an Animate124 run at a preset: the three stages are set up as they run
+ * (models, renderers, Adam, time TV, the reference step, the priors, the refinement
+ * stage's frozen copy) with zero iterations, so nothing is trained.
+ */
+export async function measureAnimateMemory(gpu: Gpu, preset: AnimatePresetName): Promise<number> {
+  gpu.resetPeakMemory();
+  const base = gpu.memory.liveBytes;
+  const zero = { iterations: 0 };
+  let state = await prepareRun({
+    scene: "examples/bouncing_ball.yaml",
+    preset,
+    gpu,
+    config: { static: zero, dynamic: zero, refine: zero, previewEvery: 0 },
+  });
+  try {
+    state = await staticStage(state);
+    state = await dynamicStage(state);
+    state = await refineStage(state);
+    return gpu.memory.peakBytes - base;
+  } finally {
+    releaseRun(state, { gpu: false });
+  }
+}
+
 if (import.meta.main) {
   const gpu = await acquireGpu();
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -114,6 +144,11 @@ if (import.meta.main) {
   for (const c of MEMORY_CASES) {
     const m = await measureMemory(gpu, c);
     console.log(`| ${c.name} | ${mib(m.fieldBytes)} | ${mib(m.peakBytes)} |`);
+  }
+  console.log(`\n| animate preset | peak over the three stages |`);
+  console.log(`|---|---|`);
+  for (const preset of ANIMATE_PRESETS) {
+    console.log(`| ${preset} | ${mib(await measureAnimateMemory(gpu, preset))} |`);
   }
   gpu.destroy();
 }
