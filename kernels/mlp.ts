@@ -252,8 +252,28 @@ function backwardUnrolled(layout: MlpLayout): string {
   return s.join("\n");
 }
 
-/** Generated WGSL with the layout constants and the weight accessor `wt`. */
-function dimsFragment(layout: MlpLayout, cacheWeights: boolean, tile: number): string {
+/**
+ * Generated WGSL with the layout constants and the weight accessor `wt` for the loop
+ * kernels (`mlp.wgsl`, `mlp_backward.wgsl`); other kernels that include the MLP (the
+ * browser viewer) use it too.
+ *
+ * @param layout the MLP's parameter layout
+ * @param options `cacheWeights`: copy the weights into workgroup memory first; `tile`:
+ *   the backward's samples per tile (1 for the forward)
+ * @returns the `mlp_dims` fragment
+ *
+ * @example
+ * ```ts
+ * import { mlpDimsFragment, mlpLayout } from "./mlp.ts";
+ * const wgsl = mlpDimsFragment(mlpLayout({ input: 32, hidden: 64, output: 4 }), { cacheWeights: false, tile: 1 });
+ * console.log(wgsl.split("\n")[1]); // const HID: u32 = 64u;
+ * ```
+ */
+export function mlpDimsFragment(
+  layout: MlpLayout,
+  options: { cacheWeights: boolean; tile: number },
+): string {
+  const { cacheWeights, tile } = options;
   const { input, hidden, output } = layout.config;
   const lines = [
     `const IN: u32 = ${input}u;`,
@@ -424,7 +444,7 @@ export class Mlp {
     const forwardCache = !unrolled && layout.size * 4 <= workgroupBytes;
     const forwardPipeline = await gpu.pipeline("mlp", {
       fragments: {
-        mlp_dims: dimsFragment(layout, forwardCache, 1),
+        mlp_dims: mlpDimsFragment(layout, { cacheWeights: forwardCache, tile: 1 }),
         mlp_forward_body: unrolled
           ? forwardUnrolled(layout)
           : "fn forward_sample(i: u32, n: u32) { if (i < n) { forward_loop(i); } }",
@@ -456,7 +476,10 @@ export class Mlp {
       partials = gpu.createBuffer(rows * layout.size * 4, { label: "mlp partials" });
       const tilesPipeline = await gpu.pipeline("mlp_backward", {
         fragments: {
-          mlp_dims: dimsFragment(layout, plan?.cacheWeights ?? false, plan?.tile ?? 1),
+          mlp_dims: mlpDimsFragment(layout, {
+            cacheWeights: plan?.cacheWeights ?? false,
+            tile: plan?.tile ?? 1,
+          }),
           mlp_backward_body: plan === null
             ? backwardUnrolled(layout)
             : "fn backward_samples(first: u32, stride: u32, n: u32, row: u32) {}",

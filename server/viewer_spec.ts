@@ -12,7 +12,7 @@
 import { readSafetensorsHeader } from "../io/safetensors.ts";
 import { type GridLayout, gridLayout } from "../kernels/grid_config.ts";
 import { gridAccessFragment, levelTableWords } from "../kernels/grid_encode.ts";
-import { type MlpLayout, mlpLayout } from "../kernels/mlp.ts";
+import { mlpDimsFragment, type MlpLayout, mlpLayout } from "../kernels/mlp.ts";
 import { loadWgsl } from "../kernels/wgsl.ts";
 import { STAGE_NAMES } from "../stages/animate_settings.ts";
 import { STAGE_CHECKPOINT } from "../stages/stage_runner.ts";
@@ -59,25 +59,6 @@ export interface ViewerSpec {
   bytes: number;
 }
 
-/** Mirrors the private generator in kernels/mlp.ts (loop body, weights read from storage). */
-function mlpDimsFragment(layout: MlpLayout): string {
-  const { input, hidden, output } = layout.config;
-  return [
-    `const IN: u32 = ${input}u;`,
-    `const HID: u32 = ${hidden}u;`,
-    `const OUT: u32 = ${output}u;`,
-    `const W1_AT: u32 = ${layout.w1}u;`,
-    `const B1_AT: u32 = ${layout.b1}u;`,
-    `const W2_AT: u32 = ${layout.w2}u;`,
-    `const B2_AT: u32 = ${layout.b2}u;`,
-    `const NPARAMS: u32 = ${layout.size}u;`,
-    `const TILE: u32 = 1u;`,
-    `const UNROLLED_WG: u32 = 8u;`,
-    `fn load_weights(lid: u32, threads: u32) {}`,
-    `fn wt(i: u32) -> f32 { return params[i]; }`,
-  ].join("\n");
-}
-
 const LOOP_BODY = "fn forward_sample(i: u32, n: u32) { if (i < n) { forward_loop(i); } }";
 
 /**
@@ -105,7 +86,7 @@ export async function viewerKernels(
     grid_access: gridAccessFragment(layout, { firstBinding: 5 }),
   });
   const net = await loadWgsl("mlp", {
-    mlp_dims: mlpDimsFragment(mlp),
+    mlp_dims: mlpDimsFragment(mlp, { cacheWeights: false, tile: 1 }),
     mlp_forward_body: LOOP_BODY,
   });
   const own = (name: string) => Deno.readTextFile(new URL(`./${name}.wgsl`, import.meta.url));
