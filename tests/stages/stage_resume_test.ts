@@ -38,14 +38,14 @@ Deno.test(
       export: false,
       signal: controller.signal,
       onEvent: (e) => {
-        // Stop after the checkpoint at iteration 8.
+        // Ask to stop while the checkpoint at iteration 8 is written.
         if (e.type === "checkpoint" && e.iteration === 8) controller.abort();
       },
     });
     assert.equal(first.interrupted, true);
     assert.deepEqual(first.completed, []);
     const saved = await loadCheckpoint(`${out}/static/checkpoint.safetensors`);
-    assert.equal(saved.step, 9, "the abort lands one step after the checkpoint, which is saved");
+    assert.equal(saved.step, 8, "the abort lands at the next step boundary and saves there");
     assert.equal((saved.options as { complete: boolean }).complete, false);
     const events: StageEvent[] = [];
     const second = await animate({
@@ -61,7 +61,7 @@ Deno.test(
     assert.deepEqual(second.completed, ["static", "dynamic", "refine"]);
     const start = events.find((e) => e.type === "stage-start" && e.stage === "static");
     assert.ok(start !== undefined && start.type === "stage-start");
-    assert.equal(start.iteration, 9, "the static stage resumes where it stopped");
+    assert.equal(start.iteration, 8, "the static stage resumes where it stopped");
     assert.equal(second.step, 18);
     // A third call finds every stage complete and trains nothing.
     const third: StageEvent[] = [];
