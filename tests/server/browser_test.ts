@@ -100,8 +100,13 @@ Deno.test({
         await page.mouse.up();
         await page.locator("#viewer-time").fill("0.8");
       } else {
-        const img = page.locator("#viewer-fallback");
-        assert.match(await img.getAttribute("src") ?? "", /\/refine\/turntable\.gif$/);
+        // The page swaps in each stage's turntable as its export event arrives (polled),
+        // so wait for the last stage's rather than reading it once.
+        await page.waitForFunction(
+          '/\\/refine\\/turntable\\.gif$/.test(document.getElementById("viewer-fallback").getAttribute("src") ?? "")',
+          null,
+          { timeout: 30_000 },
+        );
       }
       await page.screenshot({ path: `${OUTPUT}/progress_page_done.png`, fullPage: true });
       assert.deepEqual(errors, []);
