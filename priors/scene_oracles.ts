@@ -48,6 +48,11 @@ export interface SceneOracleOptions {
   views?: readonly OrbitPose[];
   /** The SDS constants; the builder's SPEC.md preset by default. */
   sds?: SdsOptions;
+  /**
+   * Targets to share between builders (their fixed views are rendered once); built from
+   * the options above when absent.
+   */
+  targets?: SceneTargets;
 }
 
 /** The default fixed views: r 1.8, θ 90°, φ = 0°, 45°, …, 315°, fovy 40°. */
@@ -130,7 +135,7 @@ export class SceneTargets {
    * @param scene the ground-truth scene
    * @param options resolution, anti-aliasing and fixed views
    */
-  constructor(scene: Scene, options: Omit<SceneOracleOptions, "sds">) {
+  constructor(scene: Scene, options: Omit<SceneOracleOptions, "sds" | "targets">) {
     this.scene = scene;
     this.width = requireInt("width", options.width, { min: 1 });
     this.height = requireInt("height", options.height, { min: 1 });
@@ -265,7 +270,7 @@ export function createImageOracle(
   scene: Scene,
   options: SceneOracleOptions,
 ): Promise<OraclePrior> {
-  const targets = new SceneTargets(scene, options);
+  const targets = options.targets ?? new SceneTargets(scene, options);
   return OraclePrior.create(gpu, {
     name: "oracle-image",
     width: targets.width,
@@ -291,7 +296,7 @@ export function createViewOracle(
   scene: Scene,
   options: SceneOracleOptions,
 ): Promise<OraclePrior> {
-  const targets = new SceneTargets(scene, options);
+  const targets = options.targets ?? new SceneTargets(scene, options);
   return OraclePrior.create(gpu, {
     name: "oracle-view",
     width: targets.width,
@@ -317,7 +322,7 @@ export function createVideoOracle(
   scene: Scene,
   options: SceneOracleOptions & { frames?: number },
 ): Promise<OraclePrior> {
-  const targets = new SceneTargets(scene, options);
+  const targets = options.targets ?? new SceneTargets(scene, options);
   return OraclePrior.create(gpu, {
     name: "oracle-video",
     width: targets.width,
@@ -344,7 +349,7 @@ export function createFrameOracle(
   scene: Scene,
   options: SceneOracleOptions,
 ): Promise<OraclePrior> {
-  const targets = new SceneTargets(scene, options);
+  const targets = options.targets ?? new SceneTargets(scene, options);
   return OraclePrior.create(gpu, {
     name: "oracle-frame",
     width: targets.width,

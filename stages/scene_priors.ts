@@ -11,6 +11,7 @@ import {
   createImageOracle,
   createVideoOracle,
   createViewOracle,
+  SceneTargets,
 } from "../priors/scene_oracles.ts";
 import {
   CONTROLNET_SDS,
@@ -53,7 +54,9 @@ export async function createScenePriors(
   settings: AnimateSettings,
 ): Promise<PriorSet> {
   const size = { width: settings.resolution, height: settings.resolution };
-  const common = { ...size, subsamples: settings.gtSubsamples };
+  // One set of targets: the image and view oracles share the fixed views' renders.
+  const targets = new SceneTargets(scene, { ...size, subsamples: settings.gtSubsamples });
+  const common = { ...size, targets };
   const p = settings.priors;
   const image = await createImageOracle(gpu, scene, {
     ...common,
