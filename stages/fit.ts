@@ -31,6 +31,7 @@ import {
 import { type HeldOutMetrics, scoreHeldOut } from "./held_out_score.ts";
 import { maskHull } from "./mask_hull.ts";
 import { RngStream } from "./rng_stream.ts";
+import { snapshotModel } from "./stage_model.ts";
 import { sampleTrainingPose } from "./training_cameras.ts";
 
 /** Loss terms reported in progress events (means over the last read-back window). */
@@ -366,24 +367,14 @@ async function fitOn(
     let lastCheckpoint: string | null = null;
     const save = async () => {
       if (checkpointPath === null) return;
-      const params = await field.read();
+      const snap = await snapshotModel(gpu, { field, occupancy, dt: s.dt });
       await saveCheckpoint(checkpointPath, {
         step,
-        grid: params.grid.map((g) =>
-          Float32Array.from(
-            g.subarray(0, field.layout.entries * field.layout.config.featuresPerLevel),
-          )
-        ),
+        grid: snap.grid,
         featuresPerLevel: field.layout.config.featuresPerLevel,
-        mlp: Float32Array.from(params.mlp),
+        mlp: snap.mlp,
         adam: await adam.state(),
-        occupancy: {
-          grid: new Float32Array(await gpu.read(occupancy.grid.grid)),
-          bits: new Uint32Array(await gpu.read(occupancy.grid.bits)),
-          stats: new Float32Array(await gpu.read(occupancy.grid.stats)),
-          res: occupancy.grid.res,
-          slices: occupancy.grid.slices,
-        },
+        occupancy: { ...snap.occupancy, res: occupancy.grid.res, slices: occupancy.grid.slices },
         rngState: rng.state,
         options: storedOptions,
         scene: scene.source,

@@ -87,6 +87,8 @@ export interface StageProgram {
   model: StageModel;
   /** Names of the terms its SDS step reports (the ring's columns after the shared ones). */
   terms: string[];
+  /** Applies the coarse-to-fine mask (levels ≥ `active` off) to the program's renderers. */
+  setActiveLevels(active: number): void;
   /** Encodes and submits one SDS step: renders, priors, backward. No read-back. */
   sdsStep(step: number, rng: RngStream): Promise<LossSource[]>;
   /** Frees what the program allocated (not the model). */
@@ -199,7 +201,7 @@ export async function runStage(
         occupancy: {
           ...snap.occupancy,
           res: model.occupancy.grid.res,
-          slices: keyframeSlices(model),
+          slices: model.occupancy.grid.slices,
         },
         rngState: rng.state,
         options: {
@@ -287,6 +289,7 @@ export async function runStage(
     if (dilate !== null) owned.push(dilate);
 
     const levels = field.layout.config.levels;
+    let currentLevels = -1;
     while (step < last) {
       if (options.signal?.aborted) {
         interrupted = true;
@@ -300,8 +303,12 @@ export async function runStage(
       }
       const masked = step <= t.levelMaskSteps;
       const activeLevels = masked ? Math.max(1, Math.ceil(levels / 2)) : levels;
-      ref.renderer.fieldEval.setActiveLevels(activeLevels);
-      setProgramLevels(program, activeLevels);
+      // The mask changes once per stage at most, so its uniforms are written only then.
+      if (activeLevels !== currentLevels) {
+        ref.renderer.fieldEval.setActiveLevels(activeLevels);
+        program.setActiveLevels(activeLevels);
+        currentLevels = activeLevels;
+      }
       step++;
       const isReference = step < t.referenceWarmup + first || step % t.referenceEvery === 0;
       const sources: LossSource[] = [];
@@ -360,16 +367,6 @@ export async function runStage(
   } finally {
     for (const o of owned.reverse()) o.destroy();
   }
-}
-
-function keyframeSlices(model: StageModel): number {
-  return model.occupancy.grid.slices;
-}
-
-/** Programs expose their renderers' field evaluators through this optional hook. */
-function setProgramLevels(program: StageProgram, active: number): void {
-  const p = program as StageProgram & { setActiveLevels?: (n: number) => void };
-  p.setActiveLevels?.(active);
 }
 
 /** The reference image area-resized to the reference render, with M = alpha > 0.5. */
