@@ -27,7 +27,37 @@ import { Shade } from "./shade.ts";
 import type { ShadingMode } from "./shade_twin.ts";
 import { requireFinite, requireInt } from "./validate.ts";
 
-/** Options of {@linkcode ClipRenderer.create}. */
+/**
+ * Options of {@linkcode ClipRenderer.create}.
+ *
+ * @example An albedo-only renderer: no normals, no jitter
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Field } from "./field.ts";
+ * import { OccupancyGrid } from "./occupancy.ts";
+ * import { ClipRenderer, type ClipRendererOptions } from "./clip_renderer.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const field = await Field.create(gpu, { grid: { levels: 2, log2TableSize: 8 }, mlp: { hidden: 8 } });
+ * const occupancy = await OccupancyGrid.create(gpu, { res: 8, slices: 1 });
+ * const options: ClipRendererOptions = {
+ *   width: 8, height: 8, maxFrames: 2, occupancy,
+ *   capacity: 4096, dt: 0.05, perturb: false, normals: false,
+ * };
+ * const renderer = await ClipRenderer.create(gpu, field, options);
+ * console.log(renderer.capacity, renderer.normals); // 4096 false
+ * const frames = [{ camera: orbitCamera(REFERENCE_POSE, { width: 8, height: 8 }), time: 0 }];
+ * try {
+ *   renderer.forward(frames, { shading: "lambertian" });
+ * } catch (error) {
+ *   console.log((error as Error).message); // Invalid option shading: expected albedo for a renderer built with normals: false, got lambertian
+ * }
+ * renderer.destroy();
+ * occupancy.destroy();
+ * field.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface ClipRendererOptions {
   /** Image width W. */
   width: number;
@@ -57,7 +87,35 @@ export interface ClipRendererOptions {
   normals?: boolean;
 }
 
-/** One frame of a clip. */
+/**
+ * One frame of a clip.
+ *
+ * @example A turntable pair, rendered by the float64 twin
+ * ```ts
+ * import type { ClipFrame } from "./clip_renderer.ts";
+ * import { renderClipTwin } from "./render_twin.ts";
+ * import { gridLayout, initGridValues } from "./grid_config.ts";
+ * import { initMlpParams } from "./mlp.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
+ * import { seededRandom } from "./random.ts";
+ * const size = { width: 2, height: 2 };
+ * const frames: ClipFrame[] = [
+ *   { camera: orbitCamera(REFERENCE_POSE, size), time: 0 },
+ *   { camera: orbitCamera({ ...REFERENCE_POSE, phiDeg: 90 }, size), time: 0.5, light: [0, 1, 0] },
+ * ];
+ * const layout = gridLayout({ levels: 2, log2TableSize: 8 });
+ * const mlp = { input: 4, hidden: 8, output: 4 };
+ * const out = renderClipTwin(frames, {
+ *   layout,
+ *   mlp,
+ *   grid: initGridValues(layout, seededRandom(1)),
+ *   mlpParams: initMlpParams(mlp, seededRandom(2)),
+ *   occupancy: { bits: [0xffffffff], res: 2, slices: 1 },
+ *   dt: 0.1,
+ * });
+ * console.log(out.alpha.length, out.samples.length); // 8 2
+ * ```
+ */
 export interface ClipFrame {
   /** The camera the frame is rendered from. */
   camera: Camera;
@@ -70,6 +128,33 @@ export interface ClipFrame {
 /**
  * Weights of the per-sample regularisers of SPEC.md §5.5 (see `sample_reg_twin.ts`);
  * 0 or absent turns a term off, and then it costs nothing.
+ *
+ * @example The regularisers alone produce gradients
+ * ```ts
+ * import type { RenderRegularisers } from "./clip_renderer.ts";
+ * import { renderClipTwin } from "./render_twin.ts";
+ * import { gridLayout, initGridValues } from "./grid_config.ts";
+ * import { initMlpParams } from "./mlp.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
+ * import { seededRandom } from "./random.ts";
+ * const layout = gridLayout({ levels: 2, log2TableSize: 8 });
+ * const mlp = { input: 4, hidden: 8, output: 4 };
+ * const regularisers: RenderRegularisers = { entropy: 1e-3, orientation: 1e-2 };
+ * const zeros = (n: number) => new Float64Array(n);
+ * const out = renderClipTwin([{ camera: orbitCamera(REFERENCE_POSE, { width: 2, height: 2 }), time: 0 }], {
+ *   layout,
+ *   mlp,
+ *   grid: initGridValues(layout, seededRandom(1)),
+ *   mlpParams: initMlpParams(mlp, seededRandom(2)),
+ *   occupancy: { bits: [0xffffffff], res: 2, slices: 1 },
+ *   dt: 0.1,
+ *   shading: "lambertian",
+ *   regularisers,
+ *   // No image loss at all: every gradient below comes from the two terms.
+ *   grads: { image: zeros(12), alpha: zeros(4), depth: zeros(4), normalImage: zeros(12) },
+ * });
+ * console.log(out.regLoss!.map((l) => l > 0), out.mlpGrads!.some((g) => g !== 0)); // [ true, true ] true
+ * ```
  */
 export interface RenderRegularisers {
   /** λ_e of the weight entropy (SPEC.md: 1e-3·min(1, 2·step/iters)). */
@@ -82,7 +167,36 @@ export interface RenderRegularisers {
   orientation?: number;
 }
 
-/** Per-render settings. */
+/**
+ * Per-render settings.
+ *
+ * @example Lambertian shading is never brighter than albedo
+ * ```ts
+ * import type { RenderSettings } from "./clip_renderer.ts";
+ * import { renderClipTwin } from "./render_twin.ts";
+ * import { gridLayout, initGridValues } from "./grid_config.ts";
+ * import { initMlpParams } from "./mlp.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
+ * import { seededRandom } from "./random.ts";
+ * const layout = gridLayout({ levels: 2, log2TableSize: 8 });
+ * const mlp = { input: 4, hidden: 8, output: 4 };
+ * const field = {
+ *   layout,
+ *   mlp,
+ *   grid: initGridValues(layout, seededRandom(1)),
+ *   mlpParams: initMlpParams(mlp, seededRandom(2)),
+ *   occupancy: { bits: [0xffffffff], res: 2, slices: 1 },
+ *   dt: 0.1,
+ *   perturb: false,
+ * };
+ * const frames = [{ camera: orbitCamera(REFERENCE_POSE, { width: 2, height: 2 }), time: 0 }];
+ * const sum = (settings: RenderSettings) =>
+ *   renderClipTwin(frames, { ...field, ...settings }).image.reduce((a, b) => a + b, 0);
+ * const flat: RenderSettings = { shading: "albedo", background: [0, 0, 0] };
+ * const lit: RenderSettings = { shading: "lambertian", ambient: 0.2, background: [0, 0, 0] };
+ * console.log(sum(lit) < sum(flat)); // true
+ * ```
+ */
 export interface RenderSettings {
   /** Global step: keys the start jitter, so forward and backward march identically. */
   step?: number;
@@ -105,7 +219,36 @@ export interface RenderSettings {
   regularisers?: RenderRegularisers;
 }
 
-/** Clip-sized buffers, frame-major: frame f's pixels start at f·H·W. */
+/**
+ * Clip-sized buffers, frame-major: frame f's pixels start at f·H·W.
+ *
+ * @example Two frames side by side in the clip buffers
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Field } from "./field.ts";
+ * import { OccupancyGrid } from "./occupancy.ts";
+ * import { type ClipBuffers, ClipRenderer } from "./clip_renderer.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const field = await Field.create(gpu, { grid: { levels: 2, log2TableSize: 8 }, mlp: { hidden: 8 } });
+ * const occupancy = await OccupancyGrid.create(gpu, { res: 8, slices: 1 });
+ * const size = { width: 8, height: 8 };
+ * const renderer = await ClipRenderer.create(gpu, field, { ...size, maxFrames: 2, occupancy, dt: 0.05 });
+ * renderer.forward([
+ *   { camera: orbitCamera(REFERENCE_POSE, size), time: 0 },
+ *   { camera: orbitCamera({ ...REFERENCE_POSE, phiDeg: 90 }, size), time: 0 },
+ * ]);
+ * const clip: ClipBuffers = renderer.clip;
+ * const alpha = new Float32Array(await gpu.read(clip.alpha));
+ * const stats = new Uint32Array(await gpu.read(clip.stats));
+ * // Frame 1's pixels start at 1·H·W; its marcher counters at 1·4.
+ * console.log(alpha.length, stats[0]! > 0, stats[4]! > 0); // 128 true true
+ * renderer.destroy();
+ * occupancy.destroy();
+ * field.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface ClipBuffers {
   /** `[F][H·W][3]` colour over the background. */
   image: GPUBuffer;
@@ -119,7 +262,35 @@ export interface ClipBuffers {
   stats: GPUBuffer;
 }
 
-/** Gradient inputs of the backward pass, same layout as {@linkcode ClipBuffers}. */
+/**
+ * Gradient inputs of the backward pass, same layout as {@linkcode ClipBuffers}.
+ *
+ * @example Push every pixel's alpha up
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Field } from "./field.ts";
+ * import { OccupancyGrid } from "./occupancy.ts";
+ * import { type ClipGrads, ClipRenderer } from "./clip_renderer.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const field = await Field.create(gpu, { grid: { levels: 2, log2TableSize: 8 }, mlp: { hidden: 8 } });
+ * const occupancy = await OccupancyGrid.create(gpu, { res: 8, slices: 1 });
+ * const size = { width: 8, height: 8 };
+ * const renderer = await ClipRenderer.create(gpu, field, { ...size, maxFrames: 1, occupancy, dt: 0.05 });
+ * const frames = [{ camera: orbitCamera(REFERENCE_POSE, size), time: 0 }];
+ * renderer.forward(frames);
+ * // The caller writes dL/d outputs into these; here dL/dalpha = −1 (a loss of −Σ alpha).
+ * const grads: ClipGrads = renderer.grads;
+ * gpu.upload(grads.alpha, new Float32Array(64).fill(-1));
+ * renderer.backward(frames);
+ * const { mlp } = await field.readGrads();
+ * console.log(mlp.some((g) => g !== 0)); // true
+ * renderer.destroy();
+ * occupancy.destroy();
+ * field.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface ClipGrads {
   /** dL/d of the composited RGB image, `[F][H·W][3]`. */
   image: GPUBuffer;
@@ -190,6 +361,8 @@ export class ClipRenderer {
   readonly normals: boolean;
   readonly #gpu: Gpu;
   readonly #p: FrameParts;
+  /** Key of the frame whose forward samples sit in the per-frame buffers, if any. */
+  #resident: string | null = null;
 
   private constructor(
     gpu: Gpu,
@@ -425,12 +598,15 @@ export class ClipRenderer {
         this.#copyOut(encoder, f);
       });
     });
+    this.#resident = frameKey(frames[frames.length - 1]!, settings);
   }
 
   /**
    * Adds dL/dθ into the field's gradient buffers, from the gradients the caller wrote into
-   * {@linkcode ClipRenderer.grads}. Each frame's forward pass is recomputed first, so
-   * `frames` and `settings` must be those of the matching {@linkcode ClipRenderer.forward}.
+   * {@linkcode ClipRenderer.grads}. Each frame's forward pass is recomputed first, except
+   * the last frame of the matching forward, whose samples are still in place; so `frames`
+   * and `settings` must be those of the matching {@linkcode ClipRenderer.forward}, and the
+   * field, its occupancy and its level mask must not change in between.
    * `settings.regularisers` adds the entropy and orientation terms (see
    * {@linkcode RenderSettings.regularisers}) and their losses to
    * {@linkcode ClipRenderer.regLoss}.
@@ -447,10 +623,19 @@ export class ClipRenderer {
     });
     p.composite.useGradWeights(reg.entropyOn);
     const anyReg = reg.entropyOn || reg.orientationOn;
-    frames.forEach((frame, f) => {
+    // The last frame of the matching forward still has its samples in the per-frame
+    // buffers, so it goes first and skips the recompute: a one-frame step (the fit, the
+    // reference view) then runs the forward once instead of twice.
+    let resident = this.#resident === frameKey(frames[frames.length - 1]!, settings);
+    this.#resident = null;
+    for (let f = frames.length - 1; f >= 0; f--) {
+      const frame = frames[f]!;
+      const first = f === frames.length - 1;
+      const recompute = !resident;
+      resident = false;
       this.#setFrame(frame, settings);
       this.#gpu.submit((encoder) => {
-        if (f === 0) reg.clearLoss(encoder);
+        if (first) reg.clearLoss(encoder);
         const g = this.grads;
         const fg = p.frame.grads;
         encoder.copyBufferToBuffer(g.image, f * rays * 12, fg.image, 0, rays * 12);
@@ -458,7 +643,7 @@ export class ClipRenderer {
         encoder.copyBufferToBuffer(g.depth, f * rays * 4, fg.depth, 0, rays * 4);
         encoder.copyBufferToBuffer(g.normalImage, f * rays * 12, fg.normalImage, 0, rays * 12);
         const pass = encoder.beginComputePass({ label: "render backward" });
-        this.#encodeForward(pass);
+        if (recompute) this.#encodeForward(pass);
         if (anyReg) {
           reg.encodeMainIndirect(pass, p.sampleArgs.args);
           reg.encodeReduce(pass);
@@ -470,7 +655,7 @@ export class ClipRenderer {
         p.fieldEval.encodeBackward(pass);
         pass.end();
       });
-    });
+    }
   }
 
   #apply(frames: readonly ClipFrame[], settings: RenderSettings): void {
@@ -547,4 +732,10 @@ export class ClipRenderer {
 function normalize(v: ArrayLike<number>): [number, number, number] {
   const n = Math.hypot(v[0]!, v[1]!, v[2]!) || 1;
   return [v[0]! / n, v[1]! / n, v[2]! / n];
+}
+
+/** Everything a frame's forward depends on besides the field, as a comparable string. */
+function frameKey(frame: ClipFrame, settings: RenderSettings): string {
+  const { regularisers: _, ...forward } = settings;
+  return JSON.stringify([frame, forward]);
 }

@@ -129,6 +129,17 @@ for (const shading of ["albedo", "lambertian"] as const) {
         const scale = Math.max(...t.map(Math.abs));
         assertClose(got.grid[k]!, t, { rtol: 2e-3, atol: 2e-4 * scale, label: `grid grads k${k}` });
       }
+      // The backward above reused the last frame's forward samples. After another frame's
+      // forward it must recompute every frame and give the same gradients.
+      renderer.forward([f[0]!], settings);
+      gpu.submit((e) => field.encodeZeroGrads(e));
+      renderer.backward(f, settings);
+      const again = await field.readGrads();
+      assertClose(again.mlp, twin.mlpGrads!, {
+        rtol: 2e-3,
+        atol: 2e-4 * mlpScale,
+        label: "mlp grads, recomputed",
+      });
       renderer.destroy();
       occupancy.destroy();
       field.destroy();
