@@ -27,7 +27,22 @@ interface GifencApi {
 // gifenc ships no type declarations; pin the shape we rely on in one place.
 const api = gifenc as unknown as GifencApi;
 
-/** Options for {@linkcode writeGif}. */
+/**
+ * Options for {@linkcode writeGif}.
+ *
+ * @example
+ * ```ts
+ * import { writeGif, type WriteGifOptions } from "./gif.ts";
+ * const options: WriteGifOptions = { fps: 25, palette: "per-frame", repeat: -1 };
+ * const path = await Deno.makeTempFile({ suffix: ".gif" });
+ * const solid = (r: number, g: number, b: number) =>
+ *   ({ width: 2, height: 2, rgb: new Float32Array([r, g, b, r, g, b, r, g, b, r, g, b]) });
+ * await writeGif(path, [solid(1, 0, 0), solid(0, 0, 1)], options);
+ * const bytes = await Deno.readFile(path);
+ * console.log(new TextDecoder().decode(bytes.subarray(0, 6))); // GIF89a
+ * await Deno.remove(path);
+ * ```
+ */
 export interface WriteGifOptions {
   /** Frames per second; defaults to 10. GIF delays are whole centiseconds, at least 2 (see below). */
   fps?: number;

@@ -7,13 +7,36 @@
  */
 import { imageBytes, type ImageInput, rgbOnly } from "./pixels.ts";
 
-/** Options for {@linkcode hasFfmpeg} and {@linkcode writeMp4}. */
+/**
+ * Options for {@linkcode hasFfmpeg} and {@linkcode writeMp4}.
+ *
+ * @example
+ * ```ts
+ * import { type FfmpegOptions, hasFfmpeg } from "./mp4.ts";
+ * const options: FfmpegOptions = { ffmpeg: "/nonexistent/ffmpeg" };
+ * console.log(await hasFfmpeg(options)); // false
+ * ```
+ */
 export interface FfmpegOptions {
   /** The ffmpeg executable; defaults to `ANIMATE124_FFMPEG` or `ffmpeg` on the PATH. */
   ffmpeg?: string;
 }
 
-/** Options for {@linkcode writeMp4}. */
+/**
+ * Options for {@linkcode writeMp4}.
+ *
+ * @example
+ * ```ts
+ * import { writeMp4, type WriteMp4Options } from "./mp4.ts";
+ * const options: WriteMp4Options = { fps: 24, crf: 28 };
+ * const dir = await Deno.makeTempDir();
+ * const frames = [0, 1].map((v) => ({ width: 3, height: 3, rgb: new Float32Array(27).fill(v) }));
+ * const result = await writeMp4(`${dir}/clip.mp4`, frames, options);
+ * // Odd sizes are padded to even, e.g. "libx264 4x4"; without ffmpeg, the reason.
+ * console.log(result.written ? `${result.codec} ${result.width}x${result.height}` : result.reason);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface WriteMp4Options extends FfmpegOptions {
   /** Frames per second; defaults to 30. */
   fps?: number;
@@ -21,7 +44,21 @@ export interface WriteMp4Options extends FfmpegOptions {
   crf?: number;
 }
 
-/** What {@linkcode writeMp4} did: the codec it used, or why it wrote nothing. */
+/**
+ * What {@linkcode writeMp4} did: the codec it used, or why it wrote nothing.
+ *
+ * @example Point it at a missing ffmpeg
+ * ```ts
+ * import { type Mp4Result, writeMp4 } from "./mp4.ts";
+ * const dir = await Deno.makeTempDir();
+ * const frame = { width: 2, height: 2, rgb: new Uint8Array(12) };
+ * const options = { ffmpeg: "/nonexistent/ffmpeg" };
+ * const result: Mp4Result = await writeMp4(`${dir}/clip.mp4`, [frame], options);
+ * console.log(result.written); // false
+ * if (!result.written) console.log(result.reason.startsWith("MP4 export skipped")); // true
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export type Mp4Result =
   | { written: true; codec: "libx264" | "mpeg4"; width: number; height: number }
   | { written: false; reason: string };

@@ -5,15 +5,42 @@
  * @module
  */
 
-/** Interleaved pixel values: floats in [0, 1] or bytes in [0, 255]. */
+/**
+ * Interleaved pixel values: floats in [0, 1] or bytes in [0, 255].
+ *
+ * @example
+ * ```ts
+ * import { type PixelData, toBytes } from "./pixels.ts";
+ * const data: PixelData = new Float32Array([0, 0.5, 1]);
+ * console.log(toBytes(data)); // Uint8Array(3) [ 0, 128, 255 ]
+ * ```
+ */
 export type PixelData = Float32Array | Uint8Array;
 
-/** An image given as interleaved RGB or RGBA, exactly one of the two. */
+/**
+ * An image given as interleaved RGB or RGBA, exactly one of the two.
+ *
+ * @example
+ * ```ts
+ * import { imageBytes, type ImageInput } from "./pixels.ts";
+ * const image: ImageInput = { width: 1, height: 1, rgba: new Float32Array([1, 0, 0, 0.5]) };
+ * console.log(imageBytes(image, "demo").data); // Uint8Array(4) [ 255, 0, 0, 128 ]
+ * ```
+ */
 export type ImageInput =
   & { width: number; height: number }
   & ({ rgba: PixelData; rgb?: never } | { rgb: PixelData; rgba?: never });
 
-/** An 8-bit image with its channel count. */
+/**
+ * An 8-bit image with its channel count.
+ *
+ * @example
+ * ```ts
+ * import { type Image8, rgbOnly } from "./pixels.ts";
+ * const image: Image8 = { width: 1, height: 1, channels: 4, data: new Uint8Array([9, 8, 7, 255]) };
+ * console.log(rgbOnly(image)); // Uint8Array(3) [ 9, 8, 7 ]
+ * ```
+ */
 export interface Image8 {
   /** Width in pixels. */
   width: number;

@@ -8,7 +8,20 @@ import { convertIndexedToRgb, decode, encode } from "fast-png";
 import { writeFileAtomic } from "./atomic_write.ts";
 import { type Image8, imageBytes, type ImageInput } from "./pixels.ts";
 
-/** Options for {@linkcode readImage}. */
+/**
+ * Options for {@linkcode readImage}.
+ *
+ * @example
+ * ```ts
+ * import { readImage, type ReadImageOptions, writePng } from "./png.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".png" });
+ * await writePng(path, { width: 1, height: 1, rgba: new Uint8Array([10, 20, 30, 40]) });
+ * const options: ReadImageOptions = { channels: 3 };
+ * const img = await readImage(path, options);
+ * console.log(img.channels, img.data); // 3 Uint8Array(3) [ 10, 20, 30 ]
+ * await Deno.remove(path);
+ * ```
+ */
 export interface ReadImageOptions {
   /** Force 3 (RGB, alpha dropped) or 4 (RGBA, opaque alpha added) channels. Defaults to 4 when the file has alpha, else 3. */
   channels?: 3 | 4;

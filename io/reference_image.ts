@@ -36,7 +36,22 @@ export const REFERENCE_SIZE = 256;
 /** Fraction of the side left empty around the object (`--border_ratio 0.2`). */
 export const BORDER_RATIO = 0.2;
 
-/** A square reference image, composited on white. */
+/**
+ * A square reference image, composited on white.
+ *
+ * @example Shrink a reference made by hand
+ * ```ts
+ * import { type ReferenceImage, resizeReference } from "./reference_image.ts";
+ * const ref: ReferenceImage = {
+ *   size: 2,
+ *   rgb: new Float32Array([1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0]),
+ *   alpha: new Float32Array([1, 0, 0, 1]),
+ *   mask: new Uint8Array([1, 0, 0, 1]),
+ * };
+ * const small = resizeReference(ref, 1);
+ * console.log(small.size, small.alpha[0], small.rgb[1]); // 1 0.5 0.5
+ * ```
+ */
 export interface ReferenceImage {
   /** Side length in pixels. */
   size: number;
@@ -48,7 +63,23 @@ export interface ReferenceImage {
   mask: Uint8Array;
 }
 
-/** Options for {@linkcode loadReferenceImage}. */
+/**
+ * Options for {@linkcode loadReferenceImage}.
+ *
+ * @example A photo on white: the threshold makes the mask
+ * ```ts
+ * import { type LoadReferenceOptions, loadReferenceImage } from "./reference_image.ts";
+ * import { writePng } from "./png.ts";
+ * const rgb = new Uint8Array(8 * 8 * 3).fill(255);
+ * for (let y = 2; y < 6; y++) for (let x = 2; x < 6; x++) rgb.set([0, 0, 200], 3 * (y * 8 + x));
+ * const path = await Deno.makeTempFile({ suffix: ".png" });
+ * await writePng(path, { width: 8, height: 8, rgb });
+ * const options: LoadReferenceOptions = { size: 8, whiteThreshold: 0.95, recenter: false };
+ * const ref = await loadReferenceImage(path, options);
+ * console.log(ref.mask.reduce((a, b) => a + b, 0)); // 16
+ * await Deno.remove(path);
+ * ```
+ */
 export interface LoadReferenceOptions {
   /** Output side in pixels, an integer ≥ 1. Default 256. */
   size?: number;
@@ -72,7 +103,18 @@ export interface LoadReferenceOptions {
   whiteThreshold?: number;
 }
 
-/** A file format the loader reads. */
+/**
+ * A file format the loader reads.
+ *
+ * @example
+ * ```ts
+ * import { type ImageFormat, sniffImageFormat } from "./reference_image.ts";
+ * const format: ImageFormat | undefined = sniffImageFormat(
+ *   new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+ * );
+ * console.log(format); // png
+ * ```
+ */
 export type ImageFormat = "png" | "jpeg";
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

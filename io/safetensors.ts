@@ -10,7 +10,16 @@
  */
 import { writeFileAtomic } from "./atomic_write.ts";
 
-/** Bytes per element of every dtype this module reads and writes. */
+/**
+ * Bytes per element of every dtype this module reads and writes.
+ *
+ * @example
+ * ```ts
+ * import { SAFETENSORS_DTYPE_BYTES } from "./safetensors.ts";
+ * // Bytes a 4x3 BF16 tensor takes in the data section.
+ * console.log(4 * 3 * SAFETENSORS_DTYPE_BYTES.BF16); // 24
+ * ```
+ */
 export const SAFETENSORS_DTYPE_BYTES = {
   F64: 8,
   F32: 4,
@@ -27,7 +36,20 @@ export const SAFETENSORS_DTYPE_BYTES = {
   BOOL: 1,
 } as const;
 
-/** A safetensors dtype this module supports. */
+/**
+ * A safetensors dtype this module supports.
+ *
+ * @example
+ * ```ts
+ * import { readSafetensors, type SafetensorsDtype, writeSafetensors } from "./safetensors.ts";
+ * const dtype: SafetensorsDtype = "BF16";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await writeSafetensors(path, { w: { dtype, shape: [2], data: new Float32Array([1, -2]) } });
+ * const { tensors } = await readSafetensors(path);
+ * console.log(tensors.w?.dtype, tensors.w?.data); // BF16 Float32Array(2) [ 1, -2 ]
+ * await Deno.remove(path);
+ * ```
+ */
 export type SafetensorsDtype = keyof typeof SAFETENSORS_DTYPE_BYTES;
 
 /** Dtypes that exist in the spec but that this module does not decode (yet). */
@@ -39,6 +61,17 @@ export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 /**
  * Tensor storage. F16 and BF16 tensors are handed over as `Float32Array` (converted)
  * or `Uint16Array` (raw bits); F16 may also be a `Float16Array`. BOOL is a `Uint8Array`.
+ *
+ * @example
+ * ```ts
+ * import { readSafetensors, type TensorData, writeSafetensors } from "./safetensors.ts";
+ * const data: TensorData = new Uint8Array([1, 0, 1]);
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await writeSafetensors(path, { mask: { dtype: "BOOL", shape: [3], data } });
+ * const { tensors } = await readSafetensors(path);
+ * console.log(tensors.mask?.data); // Uint8Array(3) [ 1, 0, 1 ]
+ * await Deno.remove(path);
+ * ```
  */
 export type TensorData =
   | Float64Array
@@ -53,7 +86,20 @@ export type TensorData =
   | Int8Array
   | Uint8Array;
 
-/** One named tensor: dtype, shape (row-major) and its elements. */
+/**
+ * One named tensor: dtype, shape (row-major) and its elements.
+ *
+ * @example
+ * ```ts
+ * import { readSafetensors, type Tensor, writeSafetensors } from "./safetensors.ts";
+ * const tensor: Tensor = { dtype: "I32", shape: [2, 2], data: new Int32Array([1, 2, 3, 4]) };
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await writeSafetensors(path, { m: tensor });
+ * const { tensors } = await readSafetensors(path);
+ * console.log(tensors.m?.shape, tensors.m?.data); // [ 2, 2 ] Int32Array(4) [ 1, 2, 3, 4 ]
+ * await Deno.remove(path);
+ * ```
+ */
 export interface Tensor {
   /** Element type as the file names it, e.g. `F32`. */
   dtype: SafetensorsDtype;
@@ -65,7 +111,9 @@ export interface Tensor {
 
 /** Where one tensor lives in a file, as the header says. */
 export interface TensorInfo {
+  /** Element type as the file names it, e.g. `F32`. */
   dtype: SafetensorsDtype;
+  /** Dimensions, row-major. */
   shape: number[];
   /** `[begin, end)` in bytes, relative to the start of the data section. */
   dataOffsets: [number, number];
@@ -83,13 +131,51 @@ export interface SafetensorsHeader {
   fileSize: number;
 }
 
-/** Options for {@linkcode writeSafetensors}. */
+/**
+ * Options for {@linkcode writeSafetensors}.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   readSafetensors,
+ *   writeSafetensors,
+ *   type WriteSafetensorsOptions,
+ * } from "./safetensors.ts";
+ * const options: WriteSafetensorsOptions = { metadata: { stage: "static", step: "5000" } };
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await writeSafetensors(path, {
+ *   w: { dtype: "F32", shape: [1], data: new Float32Array([3]) },
+ * }, options);
+ * console.log((await readSafetensors(path)).metadata); // { stage: "static", step: "5000" }
+ * await Deno.remove(path);
+ * ```
+ */
 export interface WriteSafetensorsOptions {
   /** String-to-string metadata stored under `__metadata__`. */
   metadata?: Record<string, string>;
 }
 
-/** Options for {@linkcode readSafetensors}. */
+/**
+ * Options for {@linkcode readSafetensors}.
+ *
+ * @example Read one F16 tensor as raw bits
+ * ```ts
+ * import {
+ *   readSafetensors,
+ *   type ReadSafetensorsOptions,
+ *   writeSafetensors,
+ * } from "./safetensors.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await writeSafetensors(path, {
+ *   a: { dtype: "F32", shape: [2], data: new Float32Array([1, 2]) },
+ *   b: { dtype: "F16", shape: [1], data: new Float32Array([1]) },
+ * });
+ * const options: ReadSafetensorsOptions = { names: ["b"], half: "bits" };
+ * const { tensors } = await readSafetensors(path, options);
+ * console.log(Object.keys(tensors), tensors.b?.data); // [ "b" ] Uint16Array(1) [ 15360 ]
+ * await Deno.remove(path);
+ * ```
+ */
 export interface ReadSafetensorsOptions {
   /** Read only these tensors (the rest of the file is never touched). Defaults to all. */
   names?: string[];
@@ -100,7 +186,23 @@ export interface ReadSafetensorsOptions {
   half?: "f32" | "bits";
 }
 
-/** What {@linkcode readSafetensors} returns. */
+/**
+ * What {@linkcode readSafetensors} returns.
+ *
+ * @example
+ * ```ts
+ * import { readSafetensors, type SafetensorsContents, writeSafetensors } from "./safetensors.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * const data = new Float32Array([0.5, 0.25, 0.125]);
+ * await writeSafetensors(path, { w: { dtype: "F32", shape: [3], data } }, {
+ *   metadata: { run: "demo" },
+ * });
+ * const contents: SafetensorsContents = await readSafetensors(path);
+ * console.log(contents.metadata.run, contents.tensors.w?.data);
+ * // demo Float32Array(3) [ 0.5, 0.25, 0.125 ]
+ * await Deno.remove(path);
+ * ```
+ */
 export interface SafetensorsContents {
   /** Tensors by name. */
   tensors: Record<string, Tensor>;

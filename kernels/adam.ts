@@ -7,7 +7,16 @@
 import type { Gpu } from "./gpu.ts";
 import { requireFinite, requireInt } from "./validate.ts";
 
-/** Hyperparameters shared by every group. */
+/**
+ * Hyperparameters shared by every group.
+ *
+ * @example
+ * ```ts
+ * import { type AdamHyper, resolveAdamHyper } from "./adam.ts";
+ * const hyper: AdamHyper = resolveAdamHyper({ clip: 1 });
+ * console.log(hyper.clip, hyper.eps); // 1 1e-15
+ * ```
+ */
 export interface AdamHyper {
   /** β1 (0.9). */
   beta1: number;
@@ -19,7 +28,17 @@ export interface AdamHyper {
   clip: number;
 }
 
-/** The SPEC.md values: β 0.9/0.99, ε 1e-15, no clipping (stage 2). */
+/**
+ * The SPEC.md values: β 0.9/0.99, ε 1e-15, no clipping (stage 2).
+ *
+ * @example
+ * ```ts
+ * import { adamStepScalars, DEFAULT_ADAM } from "./adam.ts";
+ * console.log(DEFAULT_ADAM.beta1, DEFAULT_ADAM.beta2); // 0.9 0.99
+ * // Bias correction of the first step with the default betas: √(1 − 0.99).
+ * console.log(adamStepScalars(1, { lr: 0.01, ...DEFAULT_ADAM }).bc2Sqrt.toFixed(3)); // 0.100
+ * ```
+ */
 export const DEFAULT_ADAM: Readonly<AdamHyper> = Object.freeze({
   beta1: 0.9,
   beta2: 0.99,
@@ -91,7 +110,25 @@ export function adamStepScalars(
   return { stepSize: options.lr / bc1, bc2Sqrt: Math.sqrt(bc2) };
 }
 
-/** A parameter group: one learning rate over one or more buffers. */
+/**
+ * A parameter group: one learning rate over one or more buffers.
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Adam, type AdamGroup } from "./adam.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const params = [gpu.createBuffer(new Float32Array(4)), gpu.createBuffer(new Float32Array(2))];
+ * const grads = [gpu.createBuffer(8 * 4), gpu.createBuffer(2 * 4)];
+ * // Only the first 4 of the 8 gradient floats of buffer 0 belong to the parameters.
+ * const grid: AdamGroup = { name: "grid", params, grads, floats: [4, 2], lr: 1e-2 };
+ * const adam = await Adam.create(gpu, { groups: [grid] });
+ * adam.setLr("grid", 5e-3);
+ * console.log(adam.lr("grid")); // 0.005
+ * adam.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface AdamGroup {
   /** Name used in errors and in the checkpointed state. */
   name: string;
@@ -105,7 +142,28 @@ export interface AdamGroup {
   lr: number;
 }
 
-/** Options for {@linkcode Adam.create}. */
+/**
+ * Options for {@linkcode Adam.create}.
+ *
+ * @example Clip and zero the gradients in the step
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Adam, type AdamOptions } from "./adam.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const params = gpu.createBuffer(new Float32Array([1, 2]));
+ * const grads = gpu.createBuffer(new Float32Array([50, -50]));
+ * const options: AdamOptions = {
+ *   groups: [{ name: "w", params: [params], grads: [grads], floats: [2], lr: 0.1 }],
+ *   clip: 1,
+ *   zeroGrads: true,
+ * };
+ * const adam = await Adam.create(gpu, options);
+ * gpu.submit((e) => { const p = e.beginComputePass(); adam.encodeStep(p); p.end(); });
+ * console.log(new Float32Array(await gpu.read(grads))); // Float32Array(2) [ 0, 0 ]
+ * adam.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface AdamOptions extends Partial<AdamHyper> {
   /** The parameter groups. */
   groups: AdamGroup[];
@@ -113,7 +171,31 @@ export interface AdamOptions extends Partial<AdamHyper> {
   zeroGrads?: boolean;
 }
 
-/** Optimiser state for checkpoints: the step count and both moments of every buffer. */
+/**
+ * Optimiser state for checkpoints: the step count and both moments of every buffer.
+ *
+ * @example Save the moments and restore them into a fresh optimiser
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Adam, type AdamState } from "./adam.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const params = gpu.createBuffer(new Float32Array([1, 2]));
+ * const grads = gpu.createBuffer(new Float32Array([0.5, -0.5]));
+ * const groups = [{ name: "w", params: [params], grads: [grads], floats: [2], lr: 0.1 }];
+ * const adam = await Adam.create(gpu, { groups });
+ * gpu.submit((e) => { const p = e.beginComputePass(); adam.encodeStep(p); p.end(); });
+ * const state: AdamState = await adam.state();
+ * // First moment after one step: (1 − β1)·g.
+ * const m = state.groups[0]!.m[0]!;
+ * console.log(state.step, Array.from(m, (x) => x.toFixed(2))); // 1 [ "0.05", "-0.05" ]
+ * const resumed = await Adam.create(gpu, { groups });
+ * resumed.loadState(state);
+ * console.log(resumed.step); // 1
+ * adam.destroy();
+ * resumed.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface AdamState {
   /** Steps taken so far. */
   step: number;

@@ -13,7 +13,18 @@
  */
 import { requireFinite, requireInt } from "./validate.ts";
 
-/** A camera on the orbit around the origin, in degrees. */
+/**
+ * A camera on the orbit around the origin, in degrees.
+ *
+ * @example
+ * ```ts
+ * import { cameraCentre, orbitCamera, type OrbitPose, REFERENCE_POSE } from "./camera.ts";
+ * // A quarter turn of azimuth moves the camera from +z to +x.
+ * const side: OrbitPose = { ...REFERENCE_POSE, phiDeg: 90 };
+ * const cam = orbitCamera(side, { width: 8, height: 8 });
+ * console.log(cameraCentre(cam).map((v) => Math.abs(v).toFixed(2))); // [ "1.80", "0.00", "0.00" ]
+ * ```
+ */
 export interface OrbitPose {
   /** Distance from the origin r. */
   radius: number;
@@ -30,6 +41,16 @@ export interface OrbitPose {
  *
  * `c2w` is the 3×4 camera-to-world matrix, row-major: `c2w[4·row + col]`, columns 0–2
  * the rotation [right | up | f], column 3 the camera centre.
+ *
+ * @example
+ * ```ts
+ * import { type Camera, orbitCamera, pixelDirection, REFERENCE_POSE } from "./camera.ts";
+ * const cam: Camera = orbitCamera(REFERENCE_POSE, { width: 128, height: 128 });
+ * console.log(cam.c2w.length, cam.cx, cam.focal.toFixed(1)); // 12 64 175.8
+ * // The basis is mirrored (right = −x here), so the top-left pixel looks towards +x, +y.
+ * const [x, y, z] = pixelDirection(cam, { i: 0, j: 0 });
+ * console.log(x > 0, y > 0, z); // true true -1
+ * ```
  */
 export interface Camera {
   /** Row-major 3×4 camera-to-world matrix (12 numbers). */
@@ -46,7 +67,17 @@ export interface Camera {
   height: number;
 }
 
-/** Image size options for {@linkcode orbitCamera}. */
+/**
+ * Image size options for {@linkcode orbitCamera}.
+ *
+ * @example Non-square images swap the principal point
+ * ```ts
+ * import { type CameraSizeOptions, orbitCamera, REFERENCE_POSE } from "./camera.ts";
+ * const size: CameraSizeOptions = { width: 64, height: 32 };
+ * const cam = orbitCamera(REFERENCE_POSE, size);
+ * console.log(cam.cx, cam.cy); // 16 32
+ * ```
+ */
 export interface CameraSizeOptions {
   /** Image width W in pixels. */
   width: number;

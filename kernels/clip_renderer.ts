@@ -38,7 +38,10 @@ import { requireFinite, requireInt } from "./validate.ts";
  * import { ClipRenderer, type ClipRendererOptions } from "./clip_renderer.ts";
  * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
  * const gpu = await acquireGpu({ log: null });
- * const field = await Field.create(gpu, { grid: { levels: 2, log2TableSize: 8 }, mlp: { hidden: 8 } });
+ * const field = await Field.create(gpu, {
+ *   grid: { levels: 2, log2TableSize: 8 },
+ *   mlp: { hidden: 8 },
+ * });
  * const occupancy = await OccupancyGrid.create(gpu, { res: 8, slices: 1 });
  * const options: ClipRendererOptions = {
  *   width: 8, height: 8, maxFrames: 2, occupancy,
@@ -50,7 +53,8 @@ import { requireFinite, requireInt } from "./validate.ts";
  * try {
  *   renderer.forward(frames, { shading: "lambertian" });
  * } catch (error) {
- *   console.log((error as Error).message); // Invalid option shading: expected albedo for a renderer built with normals: false, got lambertian
+ *   // Invalid option shading: expected albedo for a renderer built with normals: false, …
+ *   console.log((error as Error).message);
  * }
  * renderer.destroy();
  * occupancy.destroy();
@@ -141,7 +145,8 @@ export interface ClipFrame {
  * const mlp = { input: 4, hidden: 8, output: 4 };
  * const regularisers: RenderRegularisers = { entropy: 1e-3, orientation: 1e-2 };
  * const zeros = (n: number) => new Float64Array(n);
- * const out = renderClipTwin([{ camera: orbitCamera(REFERENCE_POSE, { width: 2, height: 2 }), time: 0 }], {
+ * const camera = orbitCamera(REFERENCE_POSE, { width: 2, height: 2 });
+ * const out = renderClipTwin([{ camera, time: 0 }], {
  *   layout,
  *   mlp,
  *   grid: initGridValues(layout, seededRandom(1)),
@@ -153,7 +158,8 @@ export interface ClipFrame {
  *   // No image loss at all: every gradient below comes from the two terms.
  *   grads: { image: zeros(12), alpha: zeros(4), depth: zeros(4), normalImage: zeros(12) },
  * });
- * console.log(out.regLoss!.map((l) => l > 0), out.mlpGrads!.some((g) => g !== 0)); // [ true, true ] true
+ * const moved = out.mlpGrads!.some((g) => g !== 0);
+ * console.log(out.regLoss!.map((l) => l > 0), moved); // [ true, true ] true
  * ```
  */
 export interface RenderRegularisers {
@@ -230,10 +236,18 @@ export interface RenderSettings {
  * import { type ClipBuffers, ClipRenderer } from "./clip_renderer.ts";
  * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
  * const gpu = await acquireGpu({ log: null });
- * const field = await Field.create(gpu, { grid: { levels: 2, log2TableSize: 8 }, mlp: { hidden: 8 } });
+ * const field = await Field.create(gpu, {
+ *   grid: { levels: 2, log2TableSize: 8 },
+ *   mlp: { hidden: 8 },
+ * });
  * const occupancy = await OccupancyGrid.create(gpu, { res: 8, slices: 1 });
  * const size = { width: 8, height: 8 };
- * const renderer = await ClipRenderer.create(gpu, field, { ...size, maxFrames: 2, occupancy, dt: 0.05 });
+ * const renderer = await ClipRenderer.create(gpu, field, {
+ *   ...size,
+ *   maxFrames: 2,
+ *   occupancy,
+ *   dt: 0.05,
+ * });
  * renderer.forward([
  *   { camera: orbitCamera(REFERENCE_POSE, size), time: 0 },
  *   { camera: orbitCamera({ ...REFERENCE_POSE, phiDeg: 90 }, size), time: 0 },
@@ -273,10 +287,18 @@ export interface ClipBuffers {
  * import { type ClipGrads, ClipRenderer } from "./clip_renderer.ts";
  * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
  * const gpu = await acquireGpu({ log: null });
- * const field = await Field.create(gpu, { grid: { levels: 2, log2TableSize: 8 }, mlp: { hidden: 8 } });
+ * const field = await Field.create(gpu, {
+ *   grid: { levels: 2, log2TableSize: 8 },
+ *   mlp: { hidden: 8 },
+ * });
  * const occupancy = await OccupancyGrid.create(gpu, { res: 8, slices: 1 });
  * const size = { width: 8, height: 8 };
- * const renderer = await ClipRenderer.create(gpu, field, { ...size, maxFrames: 1, occupancy, dt: 0.05 });
+ * const renderer = await ClipRenderer.create(gpu, field, {
+ *   ...size,
+ *   maxFrames: 1,
+ *   occupancy,
+ *   dt: 0.05,
+ * });
  * const frames = [{ camera: orbitCamera(REFERENCE_POSE, size), time: 0 }];
  * renderer.forward(frames);
  * // The caller writes dL/d outputs into these; here dL/dalpha = −1 (a loss of −Σ alpha).

@@ -10,7 +10,26 @@ import { createGridBuffers, readGridBuffers } from "./grid_encode.ts";
 import { initMlpParams, type MlpConfig, type MlpLayout, mlpLayout } from "./mlp.ts";
 import { seededRandom } from "./random.ts";
 
-/** Options of {@linkcode Field.create}. */
+/**
+ * Options of {@linkcode Field.create}.
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Field, type FieldOptions } from "./field.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const options: FieldOptions = {
+ *   grid: { levels: 2, log2TableSize: 8, keyframes: 2 },
+ *   mlp: { hidden: 16 },
+ *   seed: 7,
+ * };
+ * const field = await Field.create(gpu, options);
+ * // The MLP's input width follows the grid: 2 levels × 2 features.
+ * console.log(field.mlpLayout.config); // { input: 4, hidden: 16, output: 4 }
+ * field.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface FieldOptions {
   /** Grid options (SPEC.md defaults for any left out). */
   grid?: Partial<GridConfig>;

@@ -12,7 +12,36 @@ import { GRID_WORKGROUP, GridEncoder } from "./grid_encode.ts";
 import { Mlp } from "./mlp.ts";
 import { requireInt } from "./validate.ts";
 
-/** Buffers and sizes of a {@linkcode FieldEval}. */
+/**
+ * Buffers and sizes of a {@linkcode FieldEval}.
+ *
+ * @example 130 points in chunks of 64
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Field } from "./field.ts";
+ * import { FieldEval, type FieldEvalOptions } from "./field_eval.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const field = await Field.create(gpu, { grid: { levels: 2, log2TableSize: 8 } });
+ * const n = 130;
+ * const raw = gpu.createBuffer(n * 16);
+ * const options: FieldEvalOptions = {
+ *   points: gpu.createBuffer(new Float32Array(n * 3).fill(0.25)),
+ *   times: gpu.createBuffer(new Float32Array(n)),
+ *   count: gpu.createBuffer(new Uint32Array([n])),
+ *   raw,
+ *   maxPoints: n,
+ *   chunk: 64,
+ * };
+ * const ev = await FieldEval.create(gpu, field, options);
+ * gpu.submit((e) => { const p = e.beginComputePass(); ev.encodeForward(p); p.end(); });
+ * const out = new Float32Array(await gpu.read(raw));
+ * // Same point, so the last chunk's single point matches the first chunk's.
+ * console.log(ev.chunk, ev.chunks, out[0] === out[4 * (n - 1)]); // 64 3 true
+ * ev.destroy();
+ * field.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface FieldEvalOptions {
   /** `[N][3]` points. */
   points: GPUBuffer;

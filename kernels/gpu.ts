@@ -6,7 +6,19 @@
  */
 import { loadWgsl, type WgslSource } from "./wgsl.ts";
 
-/** Options for {@linkcode acquireGpu}. */
+/**
+ * Options for {@linkcode acquireGpu}.
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu, type AcquireGpuOptions } from "./gpu.ts";
+ * // Quiet, and without shader-f16 even where the adapter has it.
+ * const options: AcquireGpuOptions = { log: null, f16: false };
+ * const gpu = await acquireGpu(options);
+ * console.log(gpu.f16); // false
+ * gpu.destroy();
+ * ```
+ */
 export interface AcquireGpuOptions {
   /**
    * WebGPU backend: `vulkan`, `gl`, `metal`, `dx12` or `auto`. Defaults to the
@@ -19,7 +31,32 @@ export interface AcquireGpuOptions {
   f16?: boolean;
 }
 
-/** Options for {@linkcode Gpu.pipeline}. */
+/**
+ * Options for {@linkcode Gpu.pipeline}.
+ *
+ * @example Pick an entry point and set an override constant
+ * ```ts
+ * import { acquireGpu, type PipelineOptions } from "./gpu.ts";
+ * import { wgslFromString } from "./wgsl.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const src = wgslFromString("scale", `
+ * override FACTOR: f32 = 1.0;
+ * @group(0) @binding(0) var<storage, read_write> data: array<f32>;
+ * @compute @workgroup_size(4)
+ * fn scale(@builtin(global_invocation_id) id: vec3u) { data[id.x] *= FACTOR; }`);
+ * const options: PipelineOptions = { constants: { FACTOR: 3 }, entryPoint: "scale" };
+ * const pipeline = await gpu.pipelineFromSource(src, options);
+ * const data = gpu.createBuffer(new Float32Array([1, 2, 3, 4]));
+ * const group = gpu.bindGroup(pipeline, [data]);
+ * gpu.submit((e) => {
+ *   const pass = e.beginComputePass();
+ *   gpu.dispatch(pass, pipeline, group, 4, 4);
+ *   pass.end();
+ * });
+ * console.log(new Float32Array(await gpu.read(data))); // Float32Array(4) [ 3, 6, 9, 12 ]
+ * gpu.destroy();
+ * ```
+ */
 export interface PipelineOptions {
   /** Pipeline-overridable constants (WGSL `override` declarations). */
   constants?: Record<string, number>;
@@ -29,7 +66,34 @@ export interface PipelineOptions {
   entryPoint?: string;
 }
 
-/** A binding of a buffer range, for {@linkcode Gpu.bindGroup}. */
+/**
+ * A binding of a buffer range, for {@linkcode Gpu.bindGroup}.
+ *
+ * @example Bind only the tail of a buffer
+ * ```ts
+ * import { acquireGpu, type BufferRange } from "./gpu.ts";
+ * import { wgslFromString } from "./wgsl.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const src = wgslFromString("negate", `
+ * @group(0) @binding(0) var<storage, read_write> data: array<f32>;
+ * @compute @workgroup_size(2)
+ * fn main(@builtin(global_invocation_id) id: vec3u) { data[id.x] = -data[id.x]; }`);
+ * const pipeline = await gpu.pipelineFromSource(src);
+ * const values = new Float32Array(66).fill(1);
+ * const buffer = gpu.createBuffer(values);
+ * // Storage offsets must be multiples of 256 bytes: floats 64 and 65.
+ * const tail: BufferRange = { buffer, offset: 256, size: 8 };
+ * const group = gpu.bindGroup(pipeline, [tail]);
+ * gpu.submit((e) => {
+ *   const pass = e.beginComputePass();
+ *   gpu.dispatch(pass, pipeline, group, 2, 2);
+ *   pass.end();
+ * });
+ * const out = new Float32Array(await gpu.read(buffer));
+ * console.log(out[0], out[64], out[65]); // 1 -1 -1
+ * gpu.destroy();
+ * ```
+ */
 export interface BufferRange {
   /** The buffer bound. */
   buffer: GPUBuffer;

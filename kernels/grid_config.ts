@@ -6,10 +6,30 @@
  */
 import { requireFinite, requireInt, requireOneOf } from "./validate.ts";
 
-/** How a level maps grid corners to table entries. */
+/**
+ * How a level maps grid corners to table entries.
+ *
+ * @example
+ * ```ts
+ * import { gridLayout, type IndexMode } from "./grid_config.ts";
+ * const indexMode: IndexMode = "hash";
+ * const layout = gridLayout({ indexMode, levels: 4 });
+ * console.log(layout.config.indexMode, layout.outputDim); // hash 8
+ * ```
+ */
 export type IndexMode = "tiled" | "hash";
 
-/** User-facing grid options; every field has the SPEC.md default. */
+/**
+ * User-facing grid options; every field has the SPEC.md default.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_GRID, type GridConfig, gridLayout } from "./grid_config.ts";
+ * const config: GridConfig = { ...DEFAULT_GRID, levels: 2, finestResolution: 32, keyframes: 4 };
+ * const layout = gridLayout(config);
+ * console.log(layout.levels.map((l) => l.resolution), layout.config.keyframes); // [ 16, 32 ] 4
+ * ```
+ */
 export interface GridConfig {
   /** `tiled` reproduces the original's dense index with wrap and z-drop; `hash` is instant-NGP. */
   indexMode: IndexMode;
@@ -27,7 +47,17 @@ export interface GridConfig {
   keyframes: number;
 }
 
-/** The SPEC.md defaults for one static grid. */
+/**
+ * The SPEC.md defaults for one static grid.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_GRID, resolveGridConfig } from "./grid_config.ts";
+ * // L·F is the MLP's input width.
+ * console.log(DEFAULT_GRID.levels * DEFAULT_GRID.featuresPerLevel); // 32
+ * console.log(resolveGridConfig({}).finestResolution === DEFAULT_GRID.finestResolution); // true
+ * ```
+ */
 export const DEFAULT_GRID: Readonly<GridConfig> = Object.freeze({
   indexMode: "tiled",
   levels: 16,
@@ -38,7 +68,17 @@ export const DEFAULT_GRID: Readonly<GridConfig> = Object.freeze({
   keyframes: 1,
 });
 
-/** One level of the resolved layout. */
+/**
+ * One level of the resolved layout.
+ *
+ * @example
+ * ```ts
+ * import { gridLayout, type GridLevel } from "./grid_config.ts";
+ * // The coarsest level is dense: (R + 1)³ corners, rounded up to a multiple of 8.
+ * const coarsest: GridLevel = gridLayout({}).levels[0]!;
+ * console.log(coarsest.scale, coarsest.resolution, coarsest.size); // 15 16 4920
+ * ```
+ */
 export interface GridLevel {
   /** s_l = 2^(l·log2 b)·base − 1, rounded to float32 as the CUDA kernel computes it. */
   scale: number;
@@ -50,7 +90,16 @@ export interface GridLevel {
   offset: number;
 }
 
-/** A grid config with everything derived from it. */
+/**
+ * A grid config with everything derived from it.
+ *
+ * @example 64 keyframes split across storage bindings
+ * ```ts
+ * import { type GridLayout, gridLayout } from "./grid_config.ts";
+ * const layout: GridLayout = gridLayout({ keyframes: 64 }, { maxBindingBytes: 2 ** 27 });
+ * console.log(layout.keyframeStride, layout.keyframesPerChunk, layout.chunks); // 1806976 18 4
+ * ```
+ */
 export interface GridLayout {
   /** The resolved config. */
   config: Readonly<GridConfig>;

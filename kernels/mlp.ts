@@ -8,7 +8,17 @@
 import type { BufferRange, Gpu } from "./gpu.ts";
 import { requireInt } from "./validate.ts";
 
-/** Widths of the MLP. */
+/**
+ * Widths of the MLP.
+ *
+ * @example
+ * ```ts
+ * import { type MlpConfig, mlpLayout } from "./mlp.ts";
+ * const config: MlpConfig = { input: 8, hidden: 16, output: 4 };
+ * // 16·8 + 16 weights and biases into the hidden layer, 4·16 + 4 out of it.
+ * console.log(mlpLayout(config).size); // 212
+ * ```
+ */
 export interface MlpConfig {
   /** Input width In (the grid's L·F, 32). */
   input: number;
@@ -18,7 +28,15 @@ export interface MlpConfig {
   output: number;
 }
 
-/** The SPEC.md widths 32 → 64 → 4. */
+/**
+ * The SPEC.md widths 32 → 64 → 4.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MLP, mlpLayout } from "./mlp.ts";
+ * console.log(DEFAULT_MLP.hidden, mlpLayout(DEFAULT_MLP).size); // 64 2372
+ * ```
+ */
 export const DEFAULT_MLP: Readonly<MlpConfig> = Object.freeze({ input: 32, hidden: 64, output: 4 });
 
 /** Largest width accepted for any layer. */
@@ -63,7 +81,16 @@ export function resolveMlpConfig(partial: Partial<MlpConfig> = {}): MlpConfig {
   return c;
 }
 
-/** Offsets (in floats) of each tensor inside the flat parameter buffer. */
+/**
+ * Offsets (in floats) of each tensor inside the flat parameter buffer.
+ *
+ * @example
+ * ```ts
+ * import { type MlpLayout, mlpLayout } from "./mlp.ts";
+ * const layout: MlpLayout = mlpLayout({ input: 8, hidden: 16 });
+ * console.log(layout.b1, layout.w2, layout.b2, layout.size); // 128 144 208 212
+ * ```
+ */
 export interface MlpLayout {
   /** The resolved widths. */
   config: Readonly<MlpConfig>;
@@ -131,7 +158,16 @@ export function initMlpParams(
   return out;
 }
 
-/** How the backward kernel is shaped for a device. */
+/**
+ * How the backward kernel is shaped for a device.
+ *
+ * @example A 16 KiB workgroup fits 16 samples and no weight cache
+ * ```ts
+ * import { type MlpBackwardPlan, planMlpBackward } from "./mlp.ts";
+ * const plan: MlpBackwardPlan = planMlpBackward({}, { workgroupBytes: 16384 });
+ * console.log(plan); // { tile: 16, cacheWeights: false }
+ * ```
+ */
 export interface MlpBackwardPlan {
   /** Samples (and invocations) per workgroup tile: a power of two in [1, 64]. */
   tile: number;
@@ -305,7 +341,37 @@ export function mlpDimsFragment(
   return lines.join("\n");
 }
 
-/** Buffers the backward pass reads and writes. */
+/**
+ * Buffers the backward pass reads and writes.
+ *
+ * @example dL/db2 equals dL/draw
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Mlp, type MlpBackwardBuffers, mlpLayout } from "./mlp.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const config = { input: 4, hidden: 8, output: 2 };
+ * const layout = mlpLayout(config);
+ * const backward: MlpBackwardBuffers = {
+ *   dRaw: gpu.createBuffer(new Float32Array([1, 0.5])),
+ *   dFeatures: gpu.createBuffer(4 * 4),
+ *   grads: gpu.createBuffer(layout.size * 4),
+ * };
+ * const mlp = await Mlp.create(gpu, {
+ *   config,
+ *   maxBatch: 1,
+ *   params: gpu.createBuffer(new Float32Array(layout.size)),
+ *   features: gpu.createBuffer(new Float32Array([0.1, 0.2, 0.3, 0.4])),
+ *   raw: gpu.createBuffer(2 * 4),
+ *   count: gpu.createBuffer(new Uint32Array([1])),
+ *   backward,
+ * });
+ * gpu.submit((e) => { const p = e.beginComputePass(); mlp.encodeBackward(p); p.end(); });
+ * const grads = new Float32Array(await gpu.read(backward.grads));
+ * console.log(grads.slice(layout.b2)); // Float32Array(2) [ 1, 0.5 ]
+ * mlp.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface MlpBackwardBuffers {
   /** dL/draw `[N][Out]`. */
   dRaw: GPUBuffer | BufferRange;
@@ -315,7 +381,34 @@ export interface MlpBackwardBuffers {
   grads: GPUBuffer;
 }
 
-/** Options for {@linkcode Mlp.create}. */
+/**
+ * Options for {@linkcode Mlp.create}.
+ *
+ * @example A 4 → 8 → 2 MLP whose output is its bias
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Mlp, mlpLayout, type MlpOptions } from "./mlp.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const config = { input: 4, hidden: 8, output: 2 };
+ * const layout = mlpLayout(config);
+ * const params = new Float32Array(layout.size);
+ * params.set([1, 2], layout.b2);
+ * const raw = gpu.createBuffer(2 * 4);
+ * const options: MlpOptions = {
+ *   config,
+ *   maxBatch: 1,
+ *   params: gpu.createBuffer(params),
+ *   features: gpu.createBuffer(new Float32Array([0.1, 0.2, 0.3, 0.4])),
+ *   raw,
+ *   count: gpu.createBuffer(new Uint32Array([1])),
+ * };
+ * const mlp = await Mlp.create(gpu, options);
+ * gpu.submit((e) => { const p = e.beginComputePass(); mlp.encodeForward(p); p.end(); });
+ * console.log(new Float32Array(await gpu.read(raw))); // Float32Array(2) [ 1, 2 ]
+ * mlp.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface MlpOptions {
   /** Widths; defaults to 32 → 64 → 4. */
   config?: Partial<MlpConfig>;
@@ -346,7 +439,36 @@ export interface MlpOptions {
   unrolled?: boolean;
 }
 
-/** Dispatch source for {@linkcode Mlp.encodeForward}. */
+/**
+ * Dispatch source for {@linkcode Mlp.encodeForward}.
+ *
+ * @example Dispatch from an indirect-arguments buffer
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { Mlp, mlpLayout, type MlpDispatchOptions } from "./mlp.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const config = { input: 4, hidden: 8, output: 2 };
+ * const params = new Float32Array(mlpLayout(config).size);
+ * params.set([3, 4], mlpLayout(config).b2);
+ * const raw = gpu.createBuffer(2 * 4);
+ * const mlp = await Mlp.create(gpu, {
+ *   config,
+ *   maxBatch: 1,
+ *   params: gpu.createBuffer(params),
+ *   features: gpu.createBuffer(new Float32Array(4)),
+ *   raw,
+ *   count: gpu.createBuffer(new Uint32Array([1])),
+ * });
+ * // Usually written on the GPU (IndirectArgs); here one workgroup, given directly.
+ * const usage = GPUBufferUsage.INDIRECT | GPUBufferUsage.STORAGE;
+ * const args = gpu.createBuffer(new Uint32Array([0, 0, 0, 1, 1, 1]), { usage });
+ * const dispatch: MlpDispatchOptions = { indirect: args, indirectOffset: 12 };
+ * gpu.submit((e) => { const p = e.beginComputePass(); mlp.encodeForward(p, dispatch); p.end(); });
+ * console.log(new Float32Array(await gpu.read(raw))); // Float32Array(2) [ 3, 4 ]
+ * mlp.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface MlpDispatchOptions {
   /** INDIRECT buffer (e.g. `IndirectArgs.args` built with workgroupSize 64); else maxBatch bounds the grid. */
   indirect?: GPUBuffer;

@@ -13,11 +13,25 @@ export interface RayOffsetOptions {
   directionOffset?: readonly [number, number, number];
 }
 
-/** Rays in the shared layout: origins `[R][3]`, directions `[R][3]`. */
+/**
+ * Rays in the shared layout: origins `[R][3]`, directions `[R][3]`.
+ *
+ * @example Two frames of one pixel each
+ * ```ts
+ * import { orbitCamera, REFERENCE_POSE } from "./camera.ts";
+ * import { generateRaysTwin, type Rays } from "./rays_twin.ts";
+ * const size = { width: 1, height: 1 };
+ * const front = orbitCamera(REFERENCE_POSE, size);
+ * const side = orbitCamera({ ...REFERENCE_POSE, phiDeg: 90 }, size);
+ * const rays: Rays = generateRaysTwin([front, side]);
+ * // Ray 1 (frame 1) starts at the side camera on +x and looks back at the origin.
+ * console.log(rays.origins[3]!.toFixed(2), rays.directions[3]!.toFixed(2)); // 1.80 -1.00
+ * ```
+ */
 export interface Rays {
   /** Ray origins, `[R][3]`. */
   origins: Float64Array;
-  /** Unit ray directions, `[R][3]`. */
+  /** Ray directions (not normalised), `[R][3]`. */
   directions: Float64Array;
 }
 

@@ -13,7 +13,39 @@ import { requireFinite, requireInt } from "./validate.ts";
 /** Workgroup size of the per-sample entry points (the renderer's indirect arguments). */
 export const SAMPLE_REG_WORKGROUP = 64;
 
-/** Buffers bound once by {@linkcode SampleReg.create}; S is the live count `count[0]`. */
+/**
+ * Buffers bound once by {@linkcode SampleReg.create}; S is the live count `count[0]`.
+ *
+ * @example Orientation penalty of a normal facing along its ray
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { SampleReg, type SampleRegBuffers } from "./sample_reg.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const f = (v: number[]) => gpu.createBuffer(new Float32Array(v));
+ * const buffers: SampleRegBuffers = {
+ *   count: gpu.createBuffer(new Uint32Array([1])),
+ *   weights: f([0.5]),
+ *   normals: f([0, 0, 1]),
+ *   rayIndex: gpu.createBuffer(new Uint32Array([0])),
+ *   directions: f([0, 0, 3]),
+ *   gradWeights: f([0]),
+ *   gradNormal: f([0, 0, 0]),
+ * };
+ * const reg = await SampleReg.create(gpu, buffers, { maxSamples: 1, orientation: 1, frames: 1 });
+ * gpu.submit((e) => {
+ *   reg.clearLoss(e);
+ *   const p = e.beginComputePass();
+ *   reg.encodeMain(p, 1);
+ *   reg.encodeReduce(p);
+ *   reg.encodeNormals(p, 1);
+ *   p.end();
+ * });
+ * const [, orientation] = new Float32Array(await gpu.read(reg.loss));
+ * console.log(orientation, new Float32Array(await gpu.read(buffers.gradNormal))[2]); // 0.5 1
+ * reg.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface SampleRegBuffers {
   /** `u32` sample count S in element 0 (the marcher's counter). */
   count: GPUBuffer;
@@ -31,7 +63,30 @@ export interface SampleRegBuffers {
   gradNormal: GPUBuffer;
 }
 
-/** Settings that may change between steps. */
+/**
+ * Settings that may change between steps.
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu } from "./gpu.ts";
+ * import { SampleReg, type SampleRegSettings } from "./sample_reg.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const f = (n: number) => gpu.createBuffer(n * 4);
+ * const reg = await SampleReg.create(gpu, {
+ *   count: f(1), weights: f(1), normals: f(3), rayIndex: f(1),
+ *   directions: f(3), gradWeights: f(1), gradNormal: f(3),
+ * }, { maxSamples: 1 });
+ * // The SPEC.md schedule at step 500 of 1000 (λ_e = 1e-3·min(1, 2·step/iters)); fields left
+ * // out keep their value.
+ * const settings: SampleRegSettings = { entropy: 1e-3 * Math.min(1, (2 * 500) / 1000), frames: 4 };
+ * reg.set(settings);
+ * console.log(reg.entropyOn, reg.orientationOn); // true false
+ * reg.set({ entropy: 0 });
+ * console.log(reg.entropyOn); // false
+ * reg.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface SampleRegSettings {
   /** λ_e; 0 turns the entropy term off. */
   entropy?: number;

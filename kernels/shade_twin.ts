@@ -7,10 +7,41 @@
  */
 import { FD_BLOCKS, FD_EPSILON, fdPoint } from "./normal_points_twin.ts";
 
-/** Shading modes, in the order of their WGSL codes 0..3. */
+/**
+ * Shading modes, in the order of their WGSL codes 0..3.
+ *
+ * @example
+ * ```ts
+ * import { SHADING_MODES, shadeTwin } from "./shade_twin.ts";
+ * // The WGSL code of a mode is its index here.
+ * console.log(SHADING_MODES.indexOf("textureless")); // 2
+ * // One sample on the density blob, lit head-on, in every mode.
+ * const colours = SHADING_MODES.map((mode) =>
+ *   shadeTwin({
+ *     raw: new Float64Array(28), positions: [0.1, 0, 0], rayIndex: [0], lights: [1, 0, 0],
+ *     raysPerFrame: 1, mode, ambient: 0.1,
+ *   }).colour[0]!.toFixed(2)
+ * );
+ * console.log(colours); // [ "0.50", "0.50", "1.00", "1.00" ]
+ * ```
+ */
 export const SHADING_MODES = ["albedo", "lambertian", "textureless", "normal"] as const;
 
-/** A shading mode (SPEC §2.4). */
+/**
+ * A shading mode (SPEC §2.4).
+ *
+ * @example
+ * ```ts
+ * import { type ShadingMode, shadeTwin } from "./shade_twin.ts";
+ * // `normal` shades with the normal mapped from [−1, 1] to [0, 1].
+ * const mode: ShadingMode = "normal";
+ * const out = shadeTwin({
+ *   raw: new Float64Array(28), positions: [0.1, 0, 0], rayIndex: [0], lights: [1, 0, 0],
+ *   raysPerFrame: 1, mode, ambient: 0.1,
+ * });
+ * console.log(Array.from(out.colour, (c) => c.toFixed(2))); // [ "1.00", "0.50", "0.50" ]
+ * ```
+ */
 export type ShadingMode = typeof SHADING_MODES[number];
 
 /** Peak of the density blob (`blob_density`, Animate124 main: main.py:201-209). */

@@ -5,7 +5,17 @@
  * @module
  */
 
-/** An assembled WGSL program. */
+/**
+ * An assembled WGSL program.
+ *
+ * @example
+ * ```ts
+ * import { loadWgsl, type WgslSource } from "./wgsl.ts";
+ * const src: WgslSource = await loadWgsl("adam");
+ * // Compile errors report lines of the assembled code through `locate`.
+ * console.log(src.name, src.locate(1)); // adam adam.wgsl:1
+ * ```
+ */
 export interface WgslSource {
   /** Kernel name (the file's base name). */
   name: string;

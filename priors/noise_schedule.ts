@@ -7,7 +7,15 @@
  */
 import { requireFinite, requireInt } from "../kernels/validate.ts";
 
-/** Number of training timesteps of every prior's scheduler. */
+/**
+ * Number of training timesteps of every prior's scheduler.
+ *
+ * @example The ᾱ table and the widest timestep range both span it
+ * ```ts
+ * import { alphasCumprod, TRAIN_TIMESTEPS, timestepRange } from "./noise_schedule.ts";
+ * console.log(TRAIN_TIMESTEPS, alphasCumprod().length, timestepRange([0, 1])); // 1000 1000 [ 0, 999 ]
+ * ```
+ */
 export const TRAIN_TIMESTEPS = 1000;
 /** β of the first timestep. */
 export const BETA_START = 0.00085;

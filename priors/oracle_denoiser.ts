@@ -24,7 +24,22 @@ export interface OracleDenoiserOptions {
   maxTargets: number;
 }
 
-/** One item's targets, each `perItem` pixel values in [0, 1] (converted to z = 2y − 1). */
+/**
+ * One item's targets, each `perItem` pixel values in [0, 1] (converted to z = 2y − 1).
+ *
+ * @example Upload one pixel's sets and read the stored z values back
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { OracleDenoiser, type OracleTargetSet } from "./oracle_denoiser.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const oracle = await OracleDenoiser.create(gpu, { maxItems: 1, perItem: 3, maxTargets: 2 });
+ * const set: OracleTargetSet = { cond: [[1, 0, 0.5]], uncond: [[1, 0, 0.5], [0.5, 0.5, 0.5]] };
+ * oracle.setTargets(0, set);
+ * console.log(new Float32Array(await gpu.read(oracle.condTargets, { byteLength: 12 }))); // Float32Array(3) [ 1, -1, 0 ]
+ * oracle.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface OracleTargetSet {
   /** Conditional targets (at least one). */
   cond: readonly ArrayLike<number>[];

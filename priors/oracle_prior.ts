@@ -13,7 +13,37 @@ import type { Prior, PriorConditioning, PriorRequest } from "./prior.ts";
 import { SdsPrior } from "./sds_prior.ts";
 import type { SdsOptions } from "./sds_options.ts";
 
-/** Which item of a call the targets are asked for. */
+/**
+ * Which item of a call the targets are asked for.
+ *
+ * @example Two 2-frame clips of 1×1 frames in one call: the callback sees each item once
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { seededRandom } from "../kernels/random.ts";
+ * import { type OracleItem, OraclePrior } from "./oracle_prior.ts";
+ * import { MODELSCOPE_SDS } from "./sds_options.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const seen: OracleItem[] = [];
+ * const prior = await OraclePrior.create(gpu, {
+ *   width: 1, height: 1, maxItems: 2, framesPerItem: 2, maxTargets: 1, sds: MODELSCOPE_SDS,
+ *   targets: (_c, item) => {
+ *     seen.push(item);
+ *     const clip = new Float32Array(item.frames * item.width * item.height * 3).fill(0.5);
+ *     return { cond: [clip], uncond: [clip] };
+ *   },
+ * });
+ * const cam = orbitCamera(REFERENCE_POSE, { width: 1, height: 1 });
+ * prior.score({
+ *   images: gpu.createBuffer(new Float32Array(12)), count: 4, width: 1, height: 1,
+ *   grad: gpu.createBuffer(48), random: seededRandom(2),
+ *   conditioning: { cameras: [cam, cam, cam, cam], times: [0, 1, 0, 1] },
+ * });
+ * console.log(seen.map((i) => `${i.index}:${i.firstFrame}+${i.frames}`)); // [ "0:0+2", "1:2+2" ]
+ * prior.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface OracleItem {
   /** Item index in the call. */
   index: number;
@@ -30,10 +60,44 @@ export interface OracleItem {
 /**
  * Returns one item's target sets: each target `[frames·H·W·3]` RGB in [0, 1], laid out
  * like the images (a whole clip for a video prior).
+ *
+ * @example A target whose grey level follows the scene time of the item's first frame
+ * ```ts
+ * import type { OracleTargets } from "./oracle_prior.ts";
+ * const greyAtTime: OracleTargets = (conditioning, item) => {
+ *   const grey = conditioning.times[item.firstFrame]!;
+ *   const target = new Float32Array(item.frames * item.width * item.height * 3).fill(grey);
+ *   return { cond: [target], uncond: [target, target.map(() => 1)] };
+ * };
+ * const set = greyAtTime(
+ *   { cameras: [], times: [0, 0.25] },
+ *   { index: 1, firstFrame: 1, frames: 1, width: 2, height: 1 },
+ * );
+ * console.log(set.cond[0], set.uncond.length); // Float32Array(6) [ 0.25, 0.25, 0.25, 0.25, 0.25, 0.25 ] 2
+ * ```
  */
 export type OracleTargets = (conditioning: PriorConditioning, item: OracleItem) => OracleTargetSet;
 
-/** Options of {@linkcode OraclePrior.create}. */
+/**
+ * Options of {@linkcode OraclePrior.create}.
+ *
+ * @example A named 2×2 image oracle with the Zero123 constants
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { OraclePrior, type OraclePriorOptions } from "./oracle_prior.ts";
+ * import { ZERO123_SDS } from "./sds_options.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const grey = new Float32Array(12).fill(0.5);
+ * const options: OraclePriorOptions = {
+ *   name: "oracle-grey", width: 2, height: 2, maxItems: 1, framesPerItem: 1, maxTargets: 2,
+ *   sds: ZERO123_SDS, targets: () => ({ cond: [grey], uncond: [grey, grey.map(() => 1)] }),
+ * };
+ * const prior = await OraclePrior.create(gpu, options);
+ * console.log(prior.name, prior.sdsPrior.perItem); // oracle-grey 12
+ * prior.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface OraclePriorOptions {
   /** Frame width W. */
   width: number;

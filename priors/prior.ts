@@ -38,7 +38,38 @@
  */
 import type { Camera } from "../kernels/camera.ts";
 
-/** Zero123's camera offsets from the reference view (SPEC.md §3.1 "Offsets"). */
+/**
+ * Zero123's camera offsets from the reference view (SPEC.md §3.1 "Offsets").
+ *
+ * @example Offsets of the camera at φ = 270°, handed to the view oracle with that camera
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { seededRandom } from "../kernels/random.ts";
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import type { RelativePose } from "./prior.ts";
+ * import { createViewOracle } from "./scene_oracles.ts";
+ * const pose = { ...REFERENCE_POSE, phiDeg: 270 };
+ * const relativePose: RelativePose = {
+ *   dTheta: pose.thetaDeg - REFERENCE_POSE.thetaDeg,
+ *   dPhi: ((pose.phiDeg - REFERENCE_POSE.phiDeg + 540) % 360) - 180,
+ *   dRadius: pose.radius - REFERENCE_POSE.radius,
+ * };
+ * const gpu = await acquireGpu({ log: null });
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const prior = await createViewOracle(gpu, scene, { width: 4, height: 4 });
+ * prior.score({
+ *   images: gpu.createBuffer(192), count: 1, width: 4, height: 4, grad: gpu.createBuffer(192),
+ *   conditioning: { cameras: [orbitCamera(pose, { width: 4, height: 4 })], times: [0], relativePose },
+ *   random: seededRandom(5),
+ * });
+ * console.log(relativePose.dPhi, prior.sdsPrior.lambdas[0]!.toFixed(3)); // -90 20.000
+ * prior.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface RelativePose {
   /** Δθ in degrees. */
   dTheta: number;
@@ -48,7 +79,30 @@ export interface RelativePose {
   dRadius: number;
 }
 
-/** What the prior is conditioned on, per call. */
+/**
+ * What the prior is conditioned on, per call.
+ *
+ * @example The background colour reaches the targets: a black one gives black corners
+ * ```ts
+ * import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import type { PriorConditioning } from "./prior.ts";
+ * import { SceneTargets } from "./scene_oracles.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const conditioning: PriorConditioning = {
+ *   prompt: "a red ball",
+ *   cameras: [orbitCamera(REFERENCE_POSE, { width: 64, height: 64 })],
+ *   times: [0],
+ *   background: [0, 0, 0],
+ * };
+ * const targets = new SceneTargets(scene, { width: 8, height: 8 });
+ * const item = { index: 0, firstFrame: 0, frames: 1, width: 8, height: 8 };
+ * const target = targets.view(conditioning, item).cond[0]!;
+ * console.log(target[0], target[3 * (4 * 8 + 4)]!.toFixed(2)); // 0 1.00 (corner, centre red)
+ * ```
+ */
 export interface PriorConditioning {
   /** Text prompt (text-conditioned priors). */
   prompt?: string;
@@ -67,7 +121,36 @@ export interface PriorConditioning {
   control?: GPUBuffer;
 }
 
-/** One scoring call. */
+/**
+ * One scoring call.
+ *
+ * @example With weight 0 the gradient is untouched while the loss is still logged
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { seededRandom } from "../kernels/random.ts";
+ * import { OraclePrior } from "./oracle_prior.ts";
+ * import type { PriorRequest } from "./prior.ts";
+ * import { SD_SDS } from "./sds_options.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const white = new Float32Array(12).fill(1);
+ * const prior = await OraclePrior.create(gpu, {
+ *   width: 2, height: 2, maxItems: 1, framesPerItem: 1, maxTargets: 2, sds: SD_SDS,
+ *   targets: () => ({ cond: [white], uncond: [white, new Float32Array(12)] }),
+ * });
+ * const request: PriorRequest = {
+ *   images: gpu.createBuffer(new Float32Array(12).fill(0.5)), count: 1, width: 2, height: 2,
+ *   grad: gpu.createBuffer(48), weight: 0, random: seededRandom(4),
+ *   conditioning: { cameras: [orbitCamera(REFERENCE_POSE, { width: 2, height: 2 })], times: [0] },
+ * };
+ * prior.score(request);
+ * const grad = new Float32Array(await gpu.read(request.grad));
+ * const loss = new Float32Array(await gpu.read(prior.loss))[0]!;
+ * console.log(grad.every((g) => g === 0), loss > 0); // true true
+ * prior.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface PriorRequest {
   /** Rendered images `[count][H·W][3]` f32 in [0, 1] (the buffer may be larger). */
   images: GPUBuffer;
@@ -92,6 +175,34 @@ export interface PriorRequest {
  * `loss` then holds the loss of the latest call (one f32 at offset 0, unweighted). Await
  * `score`'s result: synchronous priors (the oracles) return `undefined` after submitting,
  * ONNX Runtime priors return a promise that settles once their work is queued.
+ *
+ * @example Code that trains against any prior only needs this interface
+ * ```ts
+ * import { acquireGpu, type Gpu } from "../kernels/gpu.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { seededRandom } from "../kernels/random.ts";
+ * import { OraclePrior } from "./oracle_prior.ts";
+ * import type { Prior } from "./prior.ts";
+ * import { SD_SDS } from "./sds_options.ts";
+ * async function lossOf(gpu: Gpu, prior: Prior, images: GPUBuffer): Promise<number> {
+ *   await prior.score({
+ *     images, count: 1, width: 2, height: 2, grad: gpu.createBuffer(48), random: seededRandom(6),
+ *     conditioning: { cameras: [orbitCamera(REFERENCE_POSE, { width: 2, height: 2 })], times: [0] },
+ *   });
+ *   return new Float32Array(await gpu.read(prior.loss))[0]!;
+ * }
+ * const gpu = await acquireGpu({ log: null });
+ * const grey = new Float32Array(12).fill(0.5);
+ * const prior: Prior = await OraclePrior.create(gpu, {
+ *   width: 2, height: 2, maxItems: 1, framesPerItem: 1, maxTargets: 1, sds: SD_SDS,
+ *   targets: () => ({ cond: [grey], uncond: [grey] }),
+ * });
+ * const far = await lossOf(gpu, prior, gpu.createBuffer(new Float32Array(12).fill(1)));
+ * const near = await lossOf(gpu, prior, gpu.createBuffer(grey));
+ * console.log(prior.name, near < far); // oracle true
+ * prior.destroy();
+ * gpu.destroy();
+ * ```
  */
 export interface Prior {
   /** Short name for logs, e.g. `oracle-image`. */

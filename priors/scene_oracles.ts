@@ -33,10 +33,50 @@ import {
   ZERO123_SDS,
 } from "./sds_options.ts";
 
-/** A linear RGB colour, each channel in [0, 1]. */
+/**
+ * A linear RGB colour, each channel in [0, 1].
+ *
+ * @example The fixed views over a blue background keep it where the ball is absent
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { type Rgb, SceneTargets } from "./scene_oracles.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const blue: Rgb = [0, 0, 1];
+ * const views = new SceneTargets(scene, { width: 8, height: 8 }).fixedViews(blue);
+ * console.log(views.length, Array.from(views[0]!.subarray(0, 3))); // 8 [ 0, 0, 1 ]
+ * ```
+ */
 export type Rgb = readonly [number, number, number];
 
-/** Options shared by the scene oracle builders. */
+/**
+ * Options shared by the scene oracle builders.
+ *
+ * @example Two fixed views, targets shared by the image and the view oracle
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import {
+ *   createImageOracle, createViewOracle, FIXED_VIEWS, type SceneOracleOptions, SceneTargets,
+ * } from "./scene_oracles.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const base: SceneOracleOptions = { width: 8, height: 8, subsamples: 2, views: FIXED_VIEWS.slice(0, 2) };
+ * const options: SceneOracleOptions = { ...base, targets: new SceneTargets(scene, base) };
+ * const item = { index: 0, firstFrame: 0, frames: 1, width: 8, height: 8 };
+ * // cond: 2 fixed views; uncond: those, the background-only image, 2 colour-rotated views.
+ * console.log(options.targets!.image({ cameras: [], times: [] }, item).uncond.length); // 5
+ * const gpu = await acquireGpu({ log: null });
+ * const image = await createImageOracle(gpu, scene, options);
+ * const view = await createViewOracle(gpu, scene, options);
+ * console.log(image.name, view.name); // oracle-image oracle-view
+ * image.destroy();
+ * view.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface SceneOracleOptions {
   /** Frame width W of the renders the prior scores. */
   width: number;
@@ -55,14 +95,41 @@ export interface SceneOracleOptions {
   targets?: SceneTargets;
 }
 
-/** The default fixed views: r 1.8, θ 90°, φ = 0°, 45°, …, 315°, fovy 40°. */
+/**
+ * The default fixed views: r 1.8, θ 90°, φ = 0°, 45°, …, 315°, fovy 40°.
+ *
+ * @example
+ * ```ts
+ * import { FIXED_VIEWS } from "./scene_oracles.ts";
+ * console.log(FIXED_VIEWS.length, FIXED_VIEWS.map((v) => v.phiDeg).join(" ")); // 8 0 45 90 135 180 225 270 315
+ * ```
+ */
 export const FIXED_VIEWS: readonly OrbitPose[] = Object.freeze(
   Array.from({ length: 8 }, (_, k) => Object.freeze({ ...REFERENCE_POSE, phiDeg: 45 * k })),
 );
 
 const WHITE: Rgb = [1, 1, 1];
 
-/** Target sets of one item (an `OracleTargetSet` of `oracle_denoiser.ts`). */
+/**
+ * Target sets of one item (an `OracleTargetSet` of `oracle_denoiser.ts`).
+ *
+ * @example The frame prior's sets: the frame, and the same camera 0.25 earlier and later
+ * ```ts
+ * import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { type SceneTargetSet, SceneTargets } from "./scene_oracles.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const targets = new SceneTargets(scene, { width: 4, height: 4 });
+ * const cam = orbitCamera(REFERENCE_POSE, { width: 4, height: 4 });
+ * const set: SceneTargetSet = targets.frame(
+ *   { cameras: [cam], times: [0.5] },
+ *   { index: 0, firstFrame: 0, frames: 1, width: 4, height: 4 },
+ * );
+ * console.log(set.cond.length, set.uncond.length, set.uncond[0] === set.cond[0]); // 1 3 true
+ * ```
+ */
 export interface SceneTargetSet {
   /** Conditional targets, RGB in [0, 1]. */
   cond: Float32Array[];
@@ -290,6 +357,21 @@ export function createImageOracle(
  * @param scene the ground-truth scene
  * @param options resolution, anti-aliasing, fixed views, SDS constants
  * @returns the prior (items of one image, up to 4 per call)
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { createViewOracle } from "./scene_oracles.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const prior = await createViewOracle(gpu, scene, { width: 8, height: 8 });
+ * console.log(prior.name, prior.sdsPrior.sds.cfg, prior.sdsPrior.maxItems); // oracle-view zero123 4
+ * prior.destroy();
+ * gpu.destroy();
+ * ```
  */
 export function createViewOracle(
   gpu: Gpu,
@@ -316,6 +398,30 @@ export function createViewOracle(
  * @param scene the ground-truth scene
  * @param options resolution, anti-aliasing, SDS constants and clip length (16 by default)
  * @returns the prior (one item of `frames` frames)
+ *
+ * @example Score a 2-frame clip of an empty render against the ball
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { seededRandom } from "../kernels/random.ts";
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { createVideoOracle } from "./scene_oracles.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const prior = await createVideoOracle(gpu, scene, { width: 4, height: 4, frames: 2 });
+ * const cam = orbitCamera(REFERENCE_POSE, { width: 4, height: 4 });
+ * prior.score({
+ *   images: gpu.createBuffer(new Float32Array(96).fill(1)), count: 2, width: 4, height: 4,
+ *   grad: gpu.createBuffer(384), conditioning: { cameras: [cam, cam], times: [0, 1] },
+ *   random: seededRandom(7),
+ * });
+ * const loss = new Float32Array(await gpu.read(prior.loss))[0]!;
+ * console.log(prior.name, prior.sdsPrior.framesPerItem, loss > 0); // oracle-video 2 true
+ * prior.destroy();
+ * gpu.destroy();
+ * ```
  */
 export function createVideoOracle(
   gpu: Gpu,
@@ -343,6 +449,30 @@ export function createVideoOracle(
  * @param scene the ground-truth scene
  * @param options resolution, anti-aliasing, SDS constants
  * @returns the prior (items of one frame, up to 2 per call)
+ *
+ * @example Two frames of one call share their timestep
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { seededRandom } from "../kernels/random.ts";
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { createFrameOracle } from "./scene_oracles.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const prior = await createFrameOracle(gpu, scene, { width: 4, height: 4 });
+ * const cam = orbitCamera(REFERENCE_POSE, { width: 4, height: 4 });
+ * prior.score({
+ *   images: gpu.createBuffer(new Float32Array(96).fill(1)), count: 2, width: 4, height: 4,
+ *   grad: gpu.createBuffer(384), conditioning: { cameras: [cam, cam], times: [0.2, 0.6] },
+ *   random: seededRandom(8),
+ * });
+ * const [t0, t1] = prior.timesteps;
+ * console.log(prior.name, prior.sdsPrior.sds.variant, t0 === t1); // oracle-frame x0 true
+ * prior.destroy();
+ * gpu.destroy();
+ * ```
  */
 export function createFrameOracle(
   gpu: Gpu,

@@ -29,7 +29,31 @@ export interface SdsGradOptions {
   maxElements: number;
 }
 
-/** Per-call settings of {@linkcode SdsGrad.set}. */
+/**
+ * Per-call settings of {@linkcode SdsGrad.set}.
+ *
+ * @example Zero123 CFG, weight ½: ε̂ = ε_u + 5·(ε_c − ε_u) = 5, so the gradient is (1 − ᾱ₉₉₉)·5
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { packSdsItems } from "./sds_items.ts";
+ * import { SdsGrad, type SdsGradSettings } from "./sds_grad.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const b = (v: number[]) => gpu.createBuffer(new Float32Array(v));
+ * const op = await SdsGrad.create(gpu, {
+ *   noise: b([0]), epsCond: b([1]), epsUncond: b([0]),
+ *   items: gpu.createBuffer(packSdsItems([{ t: 999, lambda: 1 }], "sds")), maxElements: 1,
+ * });
+ * const settings: SdsGradSettings = {
+ *   elements: 1, perItem: 1, weight: 0.5,
+ *   sds: { guidanceScale: 5, cfg: "zero123", batchDivisor: 1 },
+ * };
+ * op.set(settings);
+ * const grad = b([0]);
+ * gpu.submit((e) => { const p = e.beginComputePass(); op.encode(p, grad); p.end(); });
+ * console.log(new Float32Array(await gpu.read(grad))[0]!.toFixed(4)); // 4.9767
+ * gpu.destroy();
+ * ```
+ */
 export interface SdsGradSettings {
   /** Live items × elements per item. */
   elements: number;

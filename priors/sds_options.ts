@@ -11,6 +11,13 @@ import { timestepRange } from "./noise_schedule.ts";
  * Classifier-free guidance convention (SPEC.md §4, §9):
  * - `standard`: ε̂ = ε_c + s·(ε_c − ε_u) (SD, ModelScope, ControlNet; effective scale s + 1);
  * - `zero123`: ε̂ = ε_u + s·(ε_c − ε_u) (`Animate124 main: guidance/zero123_diffusers_utils.py:203`).
+ *
+ * @example SD's constants with Zero123's CFG formula still validate
+ * ```ts
+ * import { type CfgConvention, SD_SDS, validateSdsOptions } from "./sds_options.ts";
+ * const cfg: CfgConvention = "zero123";
+ * console.log(validateSdsOptions({ ...SD_SDS, cfg }).cfg, SD_SDS.cfg); // zero123 standard
+ * ```
  */
 export type CfgConvention = "standard" | "zero123";
 
@@ -19,10 +26,28 @@ export type CfgConvention = "standard" | "zero123";
  * - `sds`: ∂L/∂z = λ·(1 − ᾱ)·(ε̂ − ε)/B, logged loss ½‖g‖²/B;
  * - `x0`: ∂L/∂z = √((1 − ᾱ)/ᾱ)·(ε̂ − ε)/B, the x̂₀-target loss ½‖z − x̂₀‖²/B of the
  *   refinement stage (`Animate124 main: guidance/cn_utils.py:366-373`); λ is not applied.
+ *
+ * @example The two variants' coefficients c at t = 500 (λ = 1)
+ * ```ts
+ * import { sdsCoefficient } from "./sds_items.ts";
+ * import type { SdsVariant } from "./sds_options.ts";
+ * const variants: SdsVariant[] = ["sds", "x0"];
+ * console.log(variants.map((v) => sdsCoefficient({ t: 500, lambda: 1 }, v).toFixed(3))); // [ "0.724", "1.618" ]
+ * ```
  */
 export type SdsVariant = "sds" | "x0";
 
-/** The constants of one prior's score distillation. */
+/**
+ * The constants of one prior's score distillation.
+ *
+ * @example A custom prior: SD's constants with CFG 7.5 and a wider timestep range
+ * ```ts
+ * import { timestepRange } from "./noise_schedule.ts";
+ * import { SD_SDS, type SdsOptions, validateSdsOptions } from "./sds_options.ts";
+ * const mine: SdsOptions = { ...SD_SDS, guidanceScale: 7.5, timeRange: [0.02, 0.98] };
+ * console.log(timestepRange(validateSdsOptions(mine).timeRange)); // [ 20, 980 ]
+ * ```
+ */
 export interface SdsOptions {
   /** CFG scale s. */
   readonly guidanceScale: number;
@@ -42,7 +67,16 @@ export interface SdsOptions {
   readonly angleScale: boolean;
 }
 
-/** SD v1.5 in stage 2: CFG 100 (standard), λ 1, t 200–600, g injected directly (B = 1). */
+/**
+ * SD v1.5 in stage 2: CFG 100 (standard), λ 1, t 200–600, g injected directly (B = 1).
+ *
+ * @example
+ * ```ts
+ * import { timestepRange } from "./noise_schedule.ts";
+ * import { SD_SDS } from "./sds_options.ts";
+ * console.log(SD_SDS.guidanceScale, SD_SDS.cfg, timestepRange(SD_SDS.timeRange)); // 100 standard [ 200, 600 ]
+ * ```
+ */
 export const SD_SDS: SdsOptions = Object.freeze({
   guidanceScale: 100,
   cfg: "standard",
@@ -54,7 +88,16 @@ export const SD_SDS: SdsOptions = Object.freeze({
   angleScale: false,
 });
 
-/** ModelScope T2V in stages 3–4: CFG 100 (standard), λ 1, t 20–980, one clip, B = 1. */
+/**
+ * ModelScope T2V in stages 3–4: CFG 100 (standard), λ 1, t 20–980, one clip, B = 1.
+ *
+ * @example
+ * ```ts
+ * import { timestepRange } from "./noise_schedule.ts";
+ * import { MODELSCOPE_SDS } from "./sds_options.ts";
+ * console.log(MODELSCOPE_SDS.guidanceScale, timestepRange(MODELSCOPE_SDS.timeRange)); // 100 [ 20, 980 ]
+ * ```
+ */
 export const MODELSCOPE_SDS: SdsOptions = Object.freeze({
   guidanceScale: 100,
   cfg: "standard",
@@ -66,7 +109,16 @@ export const MODELSCOPE_SDS: SdsOptions = Object.freeze({
   angleScale: false,
 });
 
-/** Zero123-XL: CFG 5 in the Zero123 form, λ 40·angle/180°, t 200–600, B = 1. */
+/**
+ * Zero123-XL: CFG 5 in the Zero123 form, λ 40·angle/180°, t 200–600, B = 1.
+ *
+ * @example λ at a camera 90° from the reference view
+ * ```ts
+ * import { ZERO123_SDS } from "./sds_options.ts";
+ * import { zero123AngleScale } from "./zero123_angle_scale.ts";
+ * console.log(ZERO123_SDS.cfg, ZERO123_SDS.lambda * zero123AngleScale([1, 0, 0], [0, 0, 1])); // zero123 20
+ * ```
+ */
 export const ZERO123_SDS: SdsOptions = Object.freeze({
   guidanceScale: 5,
   cfg: "zero123",
@@ -81,6 +133,13 @@ export const ZERO123_SDS: SdsOptions = Object.freeze({
 /**
  * ControlNet-tile + SD in stage 4: CFG 7.5 (standard), x̂₀ target, t 200–800 shared by
  * the two frames, B = 2, λ not applied.
+ *
+ * @example
+ * ```ts
+ * import { CONTROLNET_SDS } from "./sds_options.ts";
+ * const { variant, batchDivisor, sharedTimestep } = CONTROLNET_SDS;
+ * console.log(variant, batchDivisor, sharedTimestep); // x0 2 true
+ * ```
  */
 export const CONTROLNET_SDS: SdsOptions = Object.freeze({
   guidanceScale: 7.5,

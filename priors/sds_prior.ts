@@ -18,7 +18,36 @@ import { SdsNoise } from "./sds_noise.ts";
 import { type SdsOptions, validateSdsOptions } from "./sds_options.ts";
 import { zero123AngleScale } from "./zero123_angle_scale.ts";
 
-/** Options of {@linkcode SdsPrior.create}. */
+/**
+ * Options of {@linkcode SdsPrior.create}.
+ *
+ * @example The oracle denoiser with fixed targets behind the SDS path
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { seededRandom } from "../kernels/random.ts";
+ * import { OracleDenoiser } from "./oracle_denoiser.ts";
+ * import { SD_SDS } from "./sds_options.ts";
+ * import { SdsPrior, type SdsPriorOptions } from "./sds_prior.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const denoiser = await OracleDenoiser.create(gpu, { maxItems: 2, perItem: 3, maxTargets: 2 });
+ * for (const item of [0, 1]) denoiser.setTargets(item, { cond: [[1, 1, 1]], uncond: [[1, 1, 1], [0, 0, 0]] });
+ * const options: SdsPriorOptions = {
+ *   name: "white", width: 1, height: 1, maxItems: 2, framesPerItem: 1, sds: SD_SDS, denoiser,
+ * };
+ * const prior = await SdsPrior.create(gpu, options);
+ * const cam = orbitCamera(REFERENCE_POSE, { width: 1, height: 1 });
+ * prior.score({
+ *   images: gpu.createBuffer(new Float32Array(6).fill(0.5)), count: 2, width: 1, height: 1,
+ *   grad: gpu.createBuffer(24), conditioning: { cameras: [cam, cam], times: [0, 0] },
+ *   random: seededRandom(9),
+ * });
+ * const inRange = prior.timesteps.every((t) => t >= 200 && t <= 600);
+ * console.log(prior.name, prior.perItem, prior.timesteps.length, inRange); // white 3 2 true
+ * prior.destroy();
+ * gpu.destroy();
+ * ```
+ */
 export interface SdsPriorOptions {
   /** Name for logs. */
   name: string;

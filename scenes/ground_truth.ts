@@ -22,7 +22,21 @@ import type { Scene, Vec3 } from "./scene_config.ts";
 import { conservativeDistance, type PosedPrimitive, posePrimitive } from "./motion_warp.ts";
 import { materialColor } from "./material_color.ts";
 
-/** Rays in the toolkit's layout. */
+/**
+ * Rays in the toolkit's layout.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "./scene_config.ts";
+ * import { type Rays, renderGroundTruth } from "./ground_truth.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * // Two rays from z = 2 looking down −z: one through the ball, one past it.
+ * const rays: Rays = { origins: [0, 0, 2, 0.9, 0, 2], directions: [0, 0, -1, 0, 0, -1] };
+ * console.log(renderGroundTruth(scene, rays, { time: 0 }).alpha); // Float64Array(2) [ 1, 0 ]
+ * ```
+ */
 export interface Rays {
   /** Origins `[R][3]`. */
   readonly origins: ArrayLike<number>;
@@ -30,7 +44,22 @@ export interface Rays {
   readonly directions: ArrayLike<number>;
 }
 
-/** Options of {@linkcode renderGroundTruth}. */
+/**
+ * Options of {@linkcode renderGroundTruth}.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "./scene_config.ts";
+ * import { type GroundTruthOptions, renderGroundTruth } from "./ground_truth.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const options: GroundTruthOptions = { time: 0.5, background: [0, 0, 1] };
+ * // A ray that misses the ball shows the background.
+ * const out = renderGroundTruth(scene, { origins: [0.9, 0, 2], directions: [0, 0, -1] }, options);
+ * console.log(Array.from(out.rgb)); // [ 0, 0, 1 ]
+ * ```
+ */
 export interface GroundTruthOptions {
   /** Scene time in [0, 1]. */
   time: number;
@@ -44,7 +73,24 @@ export interface GroundTruthOptions {
   hitEpsilon?: number;
 }
 
-/** A ground-truth render in the toolkit's composited-image layout. */
+/**
+ * A ground-truth render in the toolkit's composited-image layout.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "./scene_config.ts";
+ * import { type GroundTruthRender, renderGroundTruth } from "./ground_truth.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const out: GroundTruthRender = renderGroundTruth(
+ *   scene,
+ *   { origins: [0, 0, 2], directions: [0, 0, -1] },
+ *   { time: 0 },
+ * );
+ * console.log(Array.from(out.rgb), out.alpha[0], out.depth[0]!.toFixed(4)); // [ 1, 0, 0 ] 1 1.5000
+ * ```
+ */
 export interface GroundTruthRender {
   /** Colour `[R][3]` in [0, 1], composited over the background. */
   readonly rgb: Float64Array;
@@ -309,7 +355,25 @@ export function cameraRays(
   return { origins, directions };
 }
 
-/** Options of {@linkcode renderCameraGroundTruth}. */
+/**
+ * Options of {@linkcode renderCameraGroundTruth}.
+ *
+ * @example
+ * ```ts
+ * import { orbitCamera, REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { parseScene } from "./scene_config.ts";
+ * import { type CameraRenderOptions, renderCameraGroundTruth } from "./ground_truth.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const options: CameraRenderOptions = { time: 0, subsamples: 3 };
+ * const camera = orbitCamera(REFERENCE_POSE, { width: 8, height: 8 });
+ * const img = renderCameraGroundTruth(scene, camera, options);
+ * // With 3×3 sub-rays, pixels on the silhouette get fractional coverage.
+ * const partial = Array.from(img.alpha).filter((a) => a > 0 && a < 1).length;
+ * console.log(img.alpha.length, partial > 0); // 64 true
+ * ```
+ */
 export interface CameraRenderOptions extends GroundTruthOptions {
   /** Anti-aliasing: k×k sub-rays per pixel, averaged (default 1). */
   subsamples?: number;

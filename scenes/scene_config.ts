@@ -50,10 +50,39 @@
 import { parse, YAMLParseError } from "yaml";
 import { findSceneProblem } from "./scene_bounds.ts";
 
-/** A 3-vector. */
+/**
+ * A 3-vector.
+ *
+ * @example
+ * ```ts
+ * import { parseScene, type Vec3 } from "./scene_config.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nbackground: [0, 0, 0]\n" +
+ *     "primitives: [{ type: sphere, radius: 0.3, color: [1, 0, 0] }]",
+ * );
+ * const background: Vec3 = scene.background;
+ * console.log(background); // [ 0, 0, 0 ]
+ * ```
+ */
 export type Vec3 = readonly [number, number, number];
 
-/** One keyframe: a value at time t ∈ [0, 1]. */
+/**
+ * One keyframe: a value at time t ∈ [0, 1].
+ *
+ * @example
+ * ```ts
+ * import { type Keyframe, parseScene, type Vec3 } from "./scene_config.ts";
+ * const scene = parseScene([
+ *   "name: a",
+ *   "motion_prompt: A ball rises.",
+ *   "primitives:",
+ *   "  - { type: sphere, radius: 0.3, color: [1, 0, 0],",
+ *   "      motion: { translate: [{ t: 0, value: [0, 0, 0] }, { t: 1, value: [0, 0.4, 0] }] } }",
+ * ].join("\n"));
+ * const keys: readonly Keyframe<Vec3>[] = scene.primitives[0]!.motion.translate ?? [];
+ * console.log(keys.map((k) => k.t), keys[1]!.value); // [ 0, 1 ] [ 0, 0.4, 0 ]
+ * ```
+ */
 export interface Keyframe<T> {
   /** Time in [0, 1]. */
   readonly t: number;
@@ -61,7 +90,20 @@ export interface Keyframe<T> {
   readonly value: T;
 }
 
-/** A primitive's shape, in its local frame centred at the origin. */
+/**
+ * A primitive's shape, in its local frame centred at the origin.
+ *
+ * @example
+ * ```ts
+ * import { parseScene, type Shape } from "./scene_config.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ring.\n" +
+ *     "primitives: [{ type: torus, major_radius: 0.5, minor_radius: 0.1, color: [1, 0, 0] }]",
+ * );
+ * const shape: Shape = scene.primitives[0]!.shape;
+ * if (shape.type === "torus") console.log(shape.majorRadius, shape.minorRadius); // 0.5 0.1
+ * ```
+ */
 export type Shape =
   | { readonly type: "sphere"; readonly radius: number }
   | { readonly type: "box"; readonly size: Vec3; readonly rounding: number }
@@ -71,7 +113,24 @@ export type Shape =
 /** Names of the supported primitives. */
 export const PRIMITIVE_TYPES = ["sphere", "box", "cylinder", "torus"] as const;
 
-/** A primitive's appearance (albedo). Colours are linear RGB in [0, 1]. */
+/**
+ * A primitive's appearance (albedo). Colours are linear RGB in [0, 1].
+ *
+ * @example
+ * ```ts
+ * import { type Material, parseScene } from "./scene_config.ts";
+ * const scene = parseScene([
+ *   "name: a",
+ *   "motion_prompt: A striped ball.",
+ *   "primitives:",
+ *   "  - { type: sphere, radius: 0.3,",
+ *   "      texture: { type: stripes, colors: [[1, 0, 0], [1, 1, 1]], scale: 4, axis: [0, 2, 0] } }",
+ * ].join("\n"));
+ * const material: Material = scene.primitives[0]!.material;
+ * // The stripe axis is normalised.
+ * if (material.type === "stripes") console.log(material.colors.length, material.axis); // 2 [ 0, 1, 0 ]
+ * ```
+ */
 export type Material =
   | { readonly type: "color"; readonly color: Vec3 }
   | { readonly type: "checker"; readonly colors: readonly Vec3[]; readonly scale: number }
@@ -83,7 +142,23 @@ export type Material =
     readonly axis: Vec3;
   };
 
-/** A rotation by `angle` degrees about the unit `axis`. */
+/**
+ * A rotation by `angle` degrees about the unit `axis`.
+ *
+ * @example
+ * ```ts
+ * import { type AxisAngle, parseScene } from "./scene_config.ts";
+ * const scene = parseScene([
+ *   "name: a",
+ *   "motion_prompt: A tilted box.",
+ *   "primitives:",
+ *   "  - { type: box, size: [0.4, 0.2, 0.4], color: [1, 0, 0],",
+ *   "      orientation: { axis: [0, 0, 2], angle: 30 } }",
+ * ].join("\n"));
+ * const orientation: AxisAngle = scene.primitives[0]!.orientation;
+ * console.log(orientation.axis, orientation.angle); // [ 0, 0, 1 ] 30
+ * ```
+ */
 export interface AxisAngle {
   /** Unit rotation axis. */
   readonly axis: Vec3;
@@ -91,7 +166,24 @@ export interface AxisAngle {
   readonly angle: number;
 }
 
-/** Keyframed scale about a local pivot. */
+/**
+ * Keyframed scale about a local pivot.
+ *
+ * @example
+ * ```ts
+ * import { parseScene, type ScaleMotion } from "./scene_config.ts";
+ * const scene = parseScene([
+ *   "name: a",
+ *   "motion_prompt: A ball squashes.",
+ *   "primitives:",
+ *   "  - { type: sphere, radius: 0.3, color: [1, 0, 0],",
+ *   "      motion: { scale: { keys: [{ t: 0, value: 1 }, { t: 1, value: [1.2, 0.6, 1.2] }] } } }",
+ * ].join("\n"));
+ * const scale: ScaleMotion = scene.primitives[0]!.motion.scale!;
+ * // The pivot defaults to the local origin and a scalar key scales all three axes.
+ * console.log(scale.pivot, scale.keys[0]!.value); // [ 0, 0, 0 ] [ 1, 1, 1 ]
+ * ```
+ */
 export interface ScaleMotion {
   /** Pivot in local coordinates. */
   readonly pivot: Vec3;
@@ -99,7 +191,24 @@ export interface ScaleMotion {
   readonly keys: readonly Keyframe<Vec3>[];
 }
 
-/** Keyframed rotation about an axis through a scene-space pivot. */
+/**
+ * Keyframed rotation about an axis through a scene-space pivot.
+ *
+ * @example
+ * ```ts
+ * import { parseScene, type RotateMotion } from "./scene_config.ts";
+ * const scene = parseScene([
+ *   "name: a",
+ *   "motion_prompt: A box spins.",
+ *   "primitives:",
+ *   "  - { type: box, size: [0.4, 0.2, 0.4], center: [0.2, 0, 0], color: [1, 0, 0],",
+ *   "      motion: { rotate: { axis: [0, 1, 0], keys: [{ t: 0, angle: 0 }, { t: 1, angle: 90 }] } } }",
+ * ].join("\n"));
+ * const rotate: RotateMotion = scene.primitives[0]!.motion.rotate!;
+ * // Without a pivot the box spins about its own centre.
+ * console.log(rotate.pivot, rotate.keys[1]!.value); // [ 0.2, 0, 0 ] 90
+ * ```
+ */
 export interface RotateMotion {
   /** Unit rotation axis. */
   readonly axis: Vec3;
@@ -109,7 +218,24 @@ export interface RotateMotion {
   readonly keys: readonly Keyframe<number>[];
 }
 
-/** A travelling sinusoidal displacement (non-rigid). */
+/**
+ * A travelling sinusoidal displacement (non-rigid).
+ *
+ * @example
+ * ```ts
+ * import { parseScene, type WaveMotion } from "./scene_config.ts";
+ * const scene = parseScene([
+ *   "name: a",
+ *   "motion_prompt: A flag ripples.",
+ *   "primitives:",
+ *   "  - { type: box, size: [0.8, 0.5, 0.02], color: [1, 0, 0],",
+ *   "      motion: { wave: { amplitude: 0.05, wavelength: 0.5,",
+ *   "                        direction: [0, 0, 1], along: [1, 0, 0] } } }",
+ * ].join("\n"));
+ * const wave: WaveMotion = scene.primitives[0]!.motion.wave!;
+ * console.log(wave.frequency, wave.phase, wave.ramp, wave.origin); // 1 0 0 [ 0, 0, 0 ]
+ * ```
+ */
 export interface WaveMotion {
   /** Peak displacement (scene units). */
   readonly amplitude: number;
@@ -129,7 +255,24 @@ export interface WaveMotion {
   readonly ramp: number;
 }
 
-/** A keyframed bend (non-rigid). */
+/**
+ * A keyframed bend (non-rigid).
+ *
+ * @example
+ * ```ts
+ * import { type BendMotion, parseScene } from "./scene_config.ts";
+ * const scene = parseScene([
+ *   "name: a",
+ *   "motion_prompt: A stalk bends.",
+ *   "primitives:",
+ *   "  - { type: box, size: [0.1, 0.6, 0.1], center: [0, -0.2, 0], color: [0, 1, 0],",
+ *   "      motion: { bend: { axis: [0, 0, 1], along: [0, 1, 0], length: 0.6,",
+ *   "                        keys: [{ t: 0, angle: 0 }, { t: 1, angle: 30 }] } } }",
+ * ].join("\n"));
+ * const bend: BendMotion = scene.primitives[0]!.motion.bend!;
+ * console.log(bend.pivot, bend.keys.map((k) => k.value)); // [ 0, -0.2, 0 ] [ 0, 30 ]
+ * ```
+ */
 export interface BendMotion {
   /** Unit axis the member curves about. */
   readonly axis: Vec3;
@@ -143,7 +286,25 @@ export interface BendMotion {
   readonly keys: readonly Keyframe<number>[];
 }
 
-/** All motions of one primitive; absent ones are identity. */
+/**
+ * All motions of one primitive; absent ones are identity.
+ *
+ * @example
+ * ```ts
+ * import { type Motion, parseScene } from "./scene_config.ts";
+ * const scene = parseScene([
+ *   "name: a",
+ *   "motion_prompt: A box spins and rises.",
+ *   "primitives:",
+ *   "  - { type: box, size: [0.3, 0.3, 0.3], color: [1, 0, 0],",
+ *   "      motion: { translate: [{ t: 0, value: [0, 0, 0] }, { t: 1, value: [0, 0.3, 0] }],",
+ *   "                rotate: { axis: [0, 1, 0], keys: [{ t: 0, angle: 0 }, { t: 1, angle: 90 }] } } }",
+ * ].join("\n"));
+ * const motion: Motion = scene.primitives[0]!.motion;
+ * // Listed in the order they compose from local to world space, whatever the YAML order.
+ * console.log(Object.keys(motion)); // [ "rotate", "translate" ]
+ * ```
+ */
 export interface Motion {
   /** Keyframed scale. */
   readonly scale?: ScaleMotion;
@@ -157,7 +318,20 @@ export interface Motion {
   readonly translate?: readonly Keyframe<Vec3>[];
 }
 
-/** One primitive of a scene. */
+/**
+ * One primitive of a scene.
+ *
+ * @example
+ * ```ts
+ * import { parseScene, type Primitive } from "./scene_config.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.3, color: [1, 0, 0] }]",
+ * );
+ * const ball: Primitive = scene.primitives[0]!;
+ * // Defaults: at the origin, unrotated.
+ * console.log(ball.shape.type, ball.center, ball.orientation.angle); // sphere [ 0, 0, 0 ] 0
+ * ```
+ */
 export interface Primitive {
   /** Shape parameters. */
   readonly shape: Shape;
@@ -171,7 +345,19 @@ export interface Primitive {
   readonly motion: Motion;
 }
 
-/** A validated scene. */
+/**
+ * A validated scene.
+ *
+ * @example
+ * ```ts
+ * import { parseScene, type Scene } from "./scene_config.ts";
+ * const scene: Scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.3, color: [1, 0, 0] }]",
+ *   { source: "ball.yaml" },
+ * );
+ * console.log(scene.source, scene.background, scene.staticPrompt); // ball.yaml [ 1, 1, 1 ] undefined
+ * ```
+ */
 export interface Scene {
   /** Short identifier. */
   readonly name: string;
@@ -187,7 +373,20 @@ export interface Scene {
   readonly source: string;
 }
 
-/** Options of {@linkcode parseScene}. */
+/**
+ * Options of {@linkcode parseScene}.
+ *
+ * @example
+ * ```ts
+ * import { parseScene, type ParseSceneOptions } from "./scene_config.ts";
+ * const options: ParseSceneOptions = { source: "bad.yaml" };
+ * try {
+ *   parseScene("name: x\n", options);
+ * } catch (e) {
+ *   console.log((e as Error).message.startsWith("bad.yaml: motion_prompt: expected")); // true
+ * }
+ * ```
+ */
 export interface ParseSceneOptions {
   /** File name or label used in error messages. */
   source?: string;

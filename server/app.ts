@@ -26,7 +26,38 @@ import { listRuns } from "./run_folder.ts";
 import { resumeId, sseResponse } from "./sse.ts";
 import { type ViewerSpec, viewerSpec } from "./viewer_spec.ts";
 
-/** A running process's own events, to wake the feed of its run at once (optional). */
+/**
+ * A running process's own events, to wake the feed of its run at once (optional).
+ *
+ * @example With a 60 s poll, an appended line still reaches the feed as soon as it is announced
+ * ```ts
+ * import { createApp, type LiveRun } from "./app.ts";
+ * const root = await Deno.makeTempDir();
+ * const log = `${root}/live/events.jsonl`;
+ * await Deno.mkdir(`${root}/live`);
+ * await Deno.writeTextFile(log, "");
+ * const listeners = new Set<(event: unknown) => void>();
+ * const live: LiveRun = {
+ *   runId: "live",
+ *   subscribe(listener) {
+ *     listeners.add(listener);
+ *     return () => listeners.delete(listener);
+ *   },
+ * };
+ * const { hub, close } = createApp({ root, live, pollMs: 60_000 });
+ * const seen: string[] = [];
+ * const stop = await hub.feed(log).subscribe(0, (e) => seen.push(e.type));
+ * const event = { time: 0, type: "progress", iteration: 1, total: 10 };
+ * await Deno.writeTextFile(log, JSON.stringify(event) + "\n", { append: true });
+ * for (const l of listeners) l(event);
+ * await new Promise((r) => setTimeout(r, 50));
+ * console.log(seen); // [ "progress" ]
+ * stop();
+ * close();
+ * console.log(listeners.size); // 0
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
 export interface LiveRun {
   /** The run's folder name under the root. */
   runId: string;
@@ -34,7 +65,23 @@ export interface LiveRun {
   subscribe(listener: (event: unknown) => void): () => void;
 }
 
-/** Options of {@linkcode createApp}. */
+/**
+ * Options of {@linkcode createApp}.
+ *
+ * @example
+ * ```ts
+ * import { type AppOptions, createApp } from "./app.ts";
+ * const root = await Deno.makeTempDir();
+ * await Deno.mkdir(`${root}/r1`);
+ * await Deno.writeTextFile(`${root}/r1/config.json`, '{"preset":"tiny","stages":["static"]}');
+ * const options: AppOptions = { root, pollMs: 50, heartbeatMs: 1000 };
+ * const { app, close } = createApp(options);
+ * const { run, config } = await (await app.request("/api/runs/r1")).json();
+ * console.log(run.preset, config.stages); // tiny [ "static" ]
+ * close();
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
 export interface AppOptions {
   /** Folder holding the run folders (default `out`). */
   root?: string;
@@ -51,6 +98,18 @@ export interface AppOptions {
 /**
  * The two methods of the Hono app that callers use, so the public API does not expose
  * Hono's own types.
+ *
+ * @example Requests through `fetch` (as `Deno.serve` calls it) and `request`
+ * ```ts
+ * import { createApp, type FetchApp } from "./app.ts";
+ * const root = await Deno.makeTempDir();
+ * const app: FetchApp = createApp({ root }).app;
+ * const listed = await app.fetch(new Request("http://localhost/api/runs"));
+ * const missing = await app.request("/api/runs/nope");
+ * console.log(listed.status, (await listed.json()).runs, missing.status); // 200 [] 404
+ * console.log((await missing.json()).error); // Unknown run nope
+ * await Deno.remove(root, { recursive: true });
+ * ```
  */
 export interface FetchApp {
   /** Answers a request (what `Deno.serve` takes). */
@@ -59,7 +118,22 @@ export interface FetchApp {
   request(input: string | Request | URL, init?: RequestInit): Response | Promise<Response>;
 }
 
-/** The app plus what tests and the server inspect. */
+/**
+ * The app plus what tests and the server inspect.
+ *
+ * @example The hub counts the listeners of every feed
+ * ```ts
+ * import { createApp, type ProgressApp } from "./app.ts";
+ * const root = await Deno.makeTempDir();
+ * const progress: ProgressApp = createApp({ root });
+ * const stop = await progress.hub.feed(`${root}/a/events.jsonl`).subscribe(0, () => {});
+ * console.log(progress.hub.listeners); // 1
+ * stop();
+ * console.log(progress.hub.listeners); // 0
+ * progress.close();
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
 export interface ProgressApp {
   /** The Hono app (`app.fetch` for `Deno.serve`, `app.request` in tests). */
   app: FetchApp;

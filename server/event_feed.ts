@@ -7,7 +7,21 @@
  * @module
  */
 
-/** One line of the event log. */
+/**
+ * One line of the event log.
+ *
+ * @example
+ * ```ts
+ * import { EventFeed, type FeedEvent } from "./event_feed.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/events.jsonl`, '{"type":"progress","iteration":3}\nnot json\n');
+ * const events: FeedEvent[] = [];
+ * const stop = await new EventFeed(`${dir}/events.jsonl`).subscribe(0, (e) => events.push(e));
+ * stop();
+ * console.log(events.map((e) => `${e.id} ${e.type}`), events[0]!.data); // [ "1 progress", "2 message" ] {"type":"progress","iteration":3}
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface FeedEvent {
   /** 1-based line number in `events.jsonl`. */
   id: number;
@@ -17,10 +31,42 @@ export interface FeedEvent {
   type: string;
 }
 
-/** Receives events in order; replayed ones first. */
+/**
+ * Receives events in order; replayed ones first.
+ *
+ * @example Resume after event 1: only the later lines are replayed
+ * ```ts
+ * import { EventFeed, type FeedListener } from "./event_feed.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/events.jsonl`, '{"type":"a"}\n{"type":"b"}\n{"type":"c"}\n');
+ * const ids: number[] = [];
+ * const listener: FeedListener = (event) => ids.push(event.id);
+ * const stop = await new EventFeed(`${dir}/events.jsonl`).subscribe(1, listener);
+ * stop();
+ * console.log(ids); // [ 2, 3 ]
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export type FeedListener = (event: FeedEvent) => void;
 
-/** Options of {@linkcode EventFeed}. */
+/**
+ * Options of {@linkcode EventFeed}.
+ *
+ * @example A fast poll picks up an appended line within a few tens of milliseconds
+ * ```ts
+ * import { type EventFeedOptions, FeedHub } from "./event_feed.ts";
+ * const dir = await Deno.makeTempDir();
+ * const options: EventFeedOptions = { pollMs: 10 };
+ * const feed = new FeedHub(options).feed(`${dir}/events.jsonl`);
+ * const seen: string[] = [];
+ * const stop = await feed.subscribe(0, (e) => seen.push(e.type));
+ * await Deno.writeTextFile(`${dir}/events.jsonl`, '{"type":"stage-start"}\n');
+ * await new Promise((r) => setTimeout(r, 80));
+ * stop();
+ * console.log(seen); // [ "stage-start" ]
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface EventFeedOptions {
   /** How often the file is checked for new lines while someone listens (ms, default 200). */
   pollMs?: number;

@@ -157,7 +157,25 @@ export async function resolveRunFile(root: string, id: string, path: string): Pr
   return real;
 }
 
-/** Where a run stands, as the run list reports it. */
+/**
+ * Where a run stands, as the run list reports it.
+ *
+ * @example A finished run
+ * ```ts
+ * import { type RunSummary, summariseRun } from "./run_folder.ts";
+ * const root = await Deno.makeTempDir();
+ * await Deno.mkdir(`${root}/ball`);
+ * await Deno.writeTextFile(`${root}/ball/config.json`, '{"preset":"tiny","stages":["static","dynamic"]}');
+ * await Deno.writeTextFile(
+ *   `${root}/ball/events.jsonl`,
+ *   '{"type":"progress","stage":"dynamic","iteration":40,"total":40}\n',
+ * );
+ * await Deno.writeTextFile(`${root}/ball/metrics.json`, '{"psnr":31.5}');
+ * const run: RunSummary = await summariseRun(root, "ball");
+ * console.log(run.status, run.preset, run.stages, run.progress?.iteration, run.psnr); // done tiny [ "static", "dynamic" ] 40 31.5
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
 export interface RunSummary {
   /** Folder name. */
   id: string;

@@ -6,12 +6,48 @@
  */
 import { type AppOptions, createApp, type LiveRun, type ProgressApp } from "./app.ts";
 
-/** Default port of the progress server. */
+/**
+ * Default port of the progress server.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_HOST, DEFAULT_PORT } from "./start_server.ts";
+ * console.log(`http://${DEFAULT_HOST}:${DEFAULT_PORT}/`); // http://127.0.0.1:8124/
+ * ```
+ */
 export const DEFAULT_PORT = 8124;
-/** Default host: loopback only, so a run is not visible on the network by accident. */
+/**
+ * Default host: loopback only, so a run is not visible on the network by accident.
+ *
+ * @example A server started without a host listens there
+ * ```ts
+ * import { DEFAULT_HOST, startServer } from "./start_server.ts";
+ * const root = await Deno.makeTempDir();
+ * const server = await startServer({ root, port: 0 });
+ * console.log(server.url.startsWith(`http://${DEFAULT_HOST}:`)); // true
+ * await server.close();
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
 export const DEFAULT_HOST = "127.0.0.1";
 
-/** Options of {@linkcode startServer}. */
+/**
+ * Options of {@linkcode startServer}.
+ *
+ * @example Aborting the signal shuts the server down
+ * ```ts
+ * import { startServer, type StartServerOptions } from "./start_server.ts";
+ * const root = await Deno.makeTempDir();
+ * const stop = new AbortController();
+ * const options: StartServerOptions = { root, host: "127.0.0.1", port: 0, pollMs: 50, signal: stop.signal };
+ * const server = await startServer(options);
+ * const response = await fetch(`${server.url}api/runs`);
+ * console.log(response.status, (await response.json()).runs); // 200 []
+ * stop.abort();
+ * await server.finished;
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
 export interface StartServerOptions {
   /** Folder holding the run folders (default `out`). */
   root?: string;
@@ -27,7 +63,20 @@ export interface StartServerOptions {
   signal?: AbortSignal;
 }
 
-/** A started server. */
+/**
+ * A started server.
+ *
+ * @example
+ * ```ts
+ * import { type RunningServer, startServer } from "./start_server.ts";
+ * const root = await Deno.makeTempDir();
+ * const server: RunningServer = await startServer({ root, port: 0 });
+ * console.log(server.port > 0, server.url === `http://127.0.0.1:${server.port}/`); // true true
+ * console.log(server.progress.hub.listeners); // 0
+ * await server.close();
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
 export interface RunningServer {
   /** `http://host:port/`, ready to print. */
   url: string;

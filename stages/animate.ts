@@ -35,17 +35,79 @@ import {
 import { STAGE_CHECKPOINT, type StageEvent, type StageOptions } from "./stage_runner.ts";
 import { staticStage } from "./static_stage.ts";
 
-/** A stage as a plain async function of (state, options). */
+/**
+ * A stage as a plain async function of (state, options).
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun, type Stage, STAGES } from "./animate.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: { resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 } },
+ * });
+ * // A stage of your own: the static stage, counting its progress events.
+ * let progress = 0;
+ * const counted: Stage = (s, options) =>
+ *   STAGES.static(s, {
+ *     ...options,
+ *     onEvent: (e) => {
+ *       if (e.type === "progress") progress++;
+ *     },
+ *   });
+ * const after = await counted(state);
+ * console.log(after.completed, progress > 0); // [ "static" ] true
+ * releaseRun(after);
+ * ```
+ */
 export type Stage = (state: RunState, options?: StageOptions) => Promise<RunState>;
 
-/** The stage functions by name. */
+/**
+ * The stage functions by name.
+ *
+ * @example
+ * ```ts
+ * import { STAGES } from "./animate.ts";
+ * import { refineStage } from "./refine_stage.ts";
+ * console.log(Object.keys(STAGES), STAGES.refine === refineStage); // [ "static", "dynamic", "refine" ] true
+ * ```
+ */
 export const STAGES: Readonly<Record<StageName, Stage>> = {
   static: staticStage,
   dynamic: dynamicStage,
   refine: refineStage,
 };
 
-/** Options of {@linkcode animate}. */
+/**
+ * Options of {@linkcode animate}.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { animate, type AnimateOptions } from "./animate.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const types = new Set<string>();
+ * const options: AnimateOptions = {
+ *   scene,
+ *   image: "examples/bouncing_ball.png",
+ *   preset: "tiny",
+ *   config: {
+ *     resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 },
+ *     eval: { views: 1, times: 1, resolution: 12 },
+ *   },
+ *   stages: ["static"],
+ *   export: false,
+ *   onEvent: (e) => types.add(e.type),
+ * };
+ * const r = await animate(options);
+ * console.log(r.completed, types.has("stage-done"), types.has("eval")); // [ "static" ] true true
+ * ```
+ */
 export interface AnimateOptions {
   /** A synthetic scene (or its YAML path): oracle priors and ground-truth scores. */
   scene?: Scene | string;
@@ -77,7 +139,28 @@ export interface AnimateOptions {
   export?: boolean;
 }
 
-/** Scores per stage and of the final model. */
+/**
+ * Scores per stage and of the final model.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { animate, type AnimateMetrics } from "./animate.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const { metrics } = await animate({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny", stages: ["static"], export: false,
+ *   config: {
+ *     resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 },
+ *     eval: { views: 1, times: 1, resolution: 12 },
+ *   },
+ * });
+ * const m: AnimateMetrics = metrics;
+ * // Only the static stage ran, so it is also the final score.
+ * console.log(Object.keys(m.stages), m.final === m.stages.static); // [ "static" ] true
+ * ```
+ */
 export interface AnimateMetrics {
   /** Score after each stage that ran. */
   stages: Partial<Record<StageName, HeldOutMetrics>>;
@@ -85,7 +168,26 @@ export interface AnimateMetrics {
   final: HeldOutMetrics | null;
 }
 
-/** What {@linkcode animate} returns. */
+/**
+ * What {@linkcode animate} returns.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { animate, type AnimateResult } from "./animate.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const result: AnimateResult = await animate({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny", stages: ["static"], export: false,
+ *   config: {
+ *     resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 },
+ *     eval: { views: 1, times: 1, resolution: 12 },
+ *   },
+ * });
+ * console.log(result.preset, result.step, result.interrupted, result.settings.resolution); // tiny 2 false 8
+ * ```
+ */
 export interface AnimateResult {
   /** The settings the run used, preset and overrides resolved. */
   settings: AnimateSettings;
@@ -230,7 +332,28 @@ export async function animate(options: AnimateOptions): Promise<AnimateResult> {
   }
 }
 
-/** Options of {@linkcode prepareRun}: what a run needs before its first stage. */
+/**
+ * Options of {@linkcode prepareRun}: what a run needs before its first stage.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { type PrepareOptions, prepareRun, releaseRun } from "./animate.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const options: PrepareOptions = {
+ *   scene,
+ *   image: "examples/bouncing_ball.png",
+ *   prompt: "A red ball bobs up and down.",
+ *   preset: "tiny",
+ *   config: { resolution: 8, field: { levels: 2, log2TableSize: 8 } },
+ * };
+ * const state = await prepareRun(options);
+ * console.log(state.prompts.motion, state.settings.resolution); // A red ball bobs up and down. 8
+ * releaseRun(state);
+ * ```
+ */
 export type PrepareOptions = Pick<
   AnimateOptions,
   | "scene"
@@ -320,14 +443,59 @@ export async function prepareRun(options: PrepareOptions): Promise<RunState> {
   }
 }
 
-/** Frees the state's model and priors, and its device unless `options.gpu` is false. */
+/**
+ * Frees the state's model and priors, and its device unless `options.gpu` is false.
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun } from "./animate.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const gpu = await acquireGpu({ log: null });
+ * const before = gpu.memory.liveBytes;
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny", gpu,
+ *   config: { resolution: 8, field: { levels: 2, log2TableSize: 8 } },
+ * });
+ * // Keep the caller's device: free only what the run allocated on it.
+ * releaseRun(state, { gpu: false });
+ * console.log(gpu.memory.liveBytes === before); // true
+ * gpu.destroy();
+ * ```
+ */
 export function releaseRun(state: RunState, options: { gpu?: boolean } = {}): void {
   if (state.model !== null) destroyStageModel(state.model);
   for (const p of Object.values(state.priors)) p.destroy();
   if (options.gpu ?? true) state.gpu.destroy();
 }
 
-/** Held-out PSNR/SSIM of the state's model against its scene's ground truth. */
+/**
+ * Held-out PSNR/SSIM of the state's model against its scene's ground truth.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun, scoreStage } from "./animate.ts";
+ * import { staticStage } from "./static_stage.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: {
+ *     resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 },
+ *     eval: { views: 2, times: 1, resolution: 12 },
+ *   },
+ * });
+ * const after = await staticStage(state);
+ * const m = await scoreStage(after);
+ * console.log(m.views.length, m.resolution, Number.isFinite(m.psnr)); // 2 12 true
+ * releaseRun(after);
+ * ```
+ */
 export function scoreStage(state: RunState): Promise<HeldOutMetrics> {
   if (state.model === null || state.scene === null) {
     throw new Error("Nothing to score: the state has no model or no ground-truth scene");
@@ -341,7 +509,33 @@ export function scoreStage(state: RunState): Promise<HeldOutMetrics> {
   });
 }
 
-/** Writes the turntable, orbit, depth and alpha videos of the state's model into `folder`. */
+/**
+ * Writes the turntable, orbit, depth and alpha videos of the state's model into `folder`.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { exportStage, prepareRun, releaseRun } from "./animate.ts";
+ * import { staticStage } from "./static_stage.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: {
+ *     resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 },
+ *     export: { size: 12, times: 2, views: 1 },
+ *   },
+ * });
+ * const after = await staticStage(state);
+ * const folder = await Deno.makeTempDir();
+ * const files = await exportStage(after, folder);
+ * // MP4s join the GIFs when ffmpeg is installed.
+ * console.log(files.filter((f) => f.endsWith(".gif")).length); // 4
+ * releaseRun(after);
+ * await Deno.remove(folder, { recursive: true });
+ * ```
+ */
 export async function exportStage(state: RunState, folder: string): Promise<string[]> {
   if (state.model === null) throw new Error("Nothing to export: the state has no model");
   const x = state.settings.export;

@@ -9,17 +9,65 @@
 import type { Gpu } from "../kernels/gpu.ts";
 import { presetForAdapter } from "./fit_presets.ts";
 
-/** The stages, in order. */
+/**
+ * The stages, in order.
+ *
+ * @example
+ * ```ts
+ * import { STAGE_NAMES } from "./animate_settings.ts";
+ * console.log(STAGE_NAMES.join(" → ")); // static → dynamic → refine
+ * ```
+ */
 export const STAGE_NAMES = ["static", "dynamic", "refine"] as const;
-/** A stage name. */
+/**
+ * A stage name.
+ *
+ * @example
+ * ```ts
+ * import { ANIMATE_PRESET_SETTINGS, type StageName } from "./animate_settings.ts";
+ * import { stageStart } from "./run_state.ts";
+ * const stage: StageName = "dynamic";
+ * const tiny = ANIMATE_PRESET_SETTINGS.tiny;
+ * // The dynamic stage starts where the static one ends.
+ * console.log(stageStart(tiny, stage) === tiny.static.iterations); // true
+ * ```
+ */
 export type StageName = typeof STAGE_NAMES[number];
 
-/** Names of the presets. */
+/**
+ * Names of the presets.
+ *
+ * @example
+ * ```ts
+ * import { ANIMATE_PRESETS } from "./animate_settings.ts";
+ * console.log(ANIMATE_PRESETS.join(", ")); // tiny, default
+ * ```
+ */
 export const ANIMATE_PRESETS = ["tiny", "default"] as const;
-/** A preset name. */
+/**
+ * A preset name.
+ *
+ * @example
+ * ```ts
+ * import { animatePresetForAdapter, type AnimatePresetName } from "./animate_settings.ts";
+ * const preset: AnimatePresetName = animatePresetForAdapter({
+ *   adapterName: "llvmpipe (LLVM 15.0.6, 256 bits)",
+ * });
+ * console.log(preset); // tiny
+ * ```
+ */
 export type AnimatePresetName = typeof ANIMATE_PRESETS[number];
 
-/** Shape of the field (SPEC.md §2). */
+/**
+ * Shape of the field (SPEC.md §2).
+ *
+ * @example
+ * ```ts
+ * import { type FieldSettings, resolveAnimateSettings } from "./animate_settings.ts";
+ * const field: FieldSettings = resolveAnimateSettings("tiny", { field: { keyframes: 8 } }).field;
+ * console.log(field.keyframes, field.finestResolution >= field.baseResolution); // 8 true
+ * ```
+ */
 export interface FieldSettings {
   /** Hash-grid levels L. */
   levels: number;
@@ -43,7 +91,17 @@ export interface FieldSettings {
   dt: number;
 }
 
-/** Score-distillation settings of one prior (SPEC.md §4 table). */
+/**
+ * Score-distillation settings of one prior (SPEC.md §4 table).
+ *
+ * @example
+ * ```ts
+ * import { type PriorSettings, resolveAnimateSettings } from "./animate_settings.ts";
+ * const s = resolveAnimateSettings("default", { priors: { video: { tRange: [0.1, 0.9] } } });
+ * const video: PriorSettings = s.priors.video;
+ * console.log(video.tRange); // [ 0.1, 0.9 ]
+ * ```
+ */
 export interface PriorSettings {
   /** λ. For the view prior it is further scaled by angle/180° (SPEC.md §4). */
   weight: number;
@@ -53,7 +111,16 @@ export interface PriorSettings {
   tRange: [number, number];
 }
 
-/** The four priors. */
+/**
+ * The four priors.
+ *
+ * @example
+ * ```ts
+ * import { type PriorsSettings, resolveAnimateSettings } from "./animate_settings.ts";
+ * const priors: PriorsSettings = resolveAnimateSettings("tiny").priors;
+ * console.log(Object.keys(priors)); // [ "image", "view", "video", "frame" ]
+ * ```
+ */
 export interface PriorsSettings {
   /** Text-to-image (Stable Diffusion), stage 1. */
   image: PriorSettings;
@@ -65,7 +132,17 @@ export interface PriorsSettings {
   frame: PriorSettings;
 }
 
-/** Settings of one stage (SPEC.md §5.3). */
+/**
+ * Settings of one stage (SPEC.md §5.3).
+ *
+ * @example
+ * ```ts
+ * import { resolveAnimateSettings, type StageSettings } from "./animate_settings.ts";
+ * const s = resolveAnimateSettings("tiny", { refine: { iterations: 0, checkpointEvery: 0 } });
+ * const refine: StageSettings = s.refine;
+ * console.log(refine.iterations, refine.checkpointEvery); // 0 0
+ * ```
+ */
 export interface StageSettings {
   /** Steps of the stage. */
   iterations: number;
@@ -107,7 +184,18 @@ export interface StageSettings {
   checkpointEvery: number;
 }
 
-/** Everything a run needs. */
+/**
+ * Everything a run needs.
+ *
+ * @example
+ * ```ts
+ * import { type AnimateSettings, resolveAnimateSettings } from "./animate_settings.ts";
+ * import { stageEnd } from "./run_state.ts";
+ * const s: AnimateSettings = resolveAnimateSettings("default", { seed: 7 });
+ * const total = s.static.iterations + s.dynamic.iterations + s.refine.iterations;
+ * console.log(s.seed, stageEnd(s, "refine") === total); // 7 true
+ * ```
+ */
 export interface AnimateSettings {
   /** Seed of the run's random stream and of the field's initialisation. */
   seed: number;
@@ -285,7 +373,17 @@ const TINY: AnimateSettings = {
   export: { size: 32, times: 8, views: 10 },
 };
 
-/** The presets. */
+/**
+ * The presets.
+ *
+ * @example
+ * ```ts
+ * import { ANIMATE_PRESET_SETTINGS } from "./animate_settings.ts";
+ * const { tiny, default: full } = ANIMATE_PRESET_SETTINGS;
+ * console.log(Object.keys(ANIMATE_PRESET_SETTINGS)); // [ "tiny", "default" ]
+ * console.log(tiny.resolution < full.resolution); // true
+ * ```
+ */
 export const ANIMATE_PRESET_SETTINGS: Readonly<Record<AnimatePresetName, AnimateSettings>> = {
   tiny: TINY,
   default: DEFAULT,
@@ -296,7 +394,19 @@ export function animatePresetForAdapter(gpu: Pick<Gpu, "adapterName">): AnimateP
   return presetForAdapter(gpu);
 }
 
-/** An error in a run's options: `where` is the file or "option", `path` the key path. */
+/**
+ * An error in a run's options: `where` is the file or "option", `path` the key path.
+ *
+ * @example
+ * ```ts
+ * import { resolveAnimateSettings, SettingsError } from "./animate_settings.ts";
+ * try {
+ *   resolveAnimateSettings("tiny", { frames: 1 }, { where: "run.yaml" });
+ * } catch (e) {
+ *   console.log(e instanceof SettingsError && e.message.startsWith("run.yaml: frames:")); // true
+ * }
+ * ```
+ */
 export class SettingsError extends Error {
   /**
    * Builds the message `where: path: expected E, got G`.
@@ -366,14 +476,38 @@ function overlay(base: Plain, over: unknown, path: string, where: string): Plain
   return out;
 }
 
-/** A nested partial of `T`: what a config file or a caller overrides. */
+/**
+ * A nested partial of `T`: what a config file or a caller overrides.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   type DeepPartial,
+ *   type FieldSettings,
+ *   resolveAnimateSettings,
+ * } from "./animate_settings.ts";
+ * const field: DeepPartial<FieldSettings> = { levels: 4, log2TableSize: 10 };
+ * console.log(resolveAnimateSettings("tiny", { field }).field.levels); // 4
+ * ```
+ */
 export type DeepPartial<T> = {
   [K in keyof T]?: T[K] extends readonly unknown[] ? T[K]
     : T[K] extends object ? DeepPartial<T[K]>
     : T[K];
 };
 
-/** Overrides of {@linkcode AnimateSettings}. */
+/**
+ * Overrides of {@linkcode AnimateSettings}.
+ *
+ * @example
+ * ```ts
+ * import { parse } from "yaml";
+ * import { type AnimateOverrides, resolveAnimateSettings } from "./animate_settings.ts";
+ * const overrides = parse("seed: 3\nstatic:\n  iterations: 50\n") as AnimateOverrides;
+ * const s = resolveAnimateSettings("tiny", overrides, { where: "run.yaml" });
+ * console.log(s.seed, s.static.iterations); // 3 50
+ * ```
+ */
 export type AnimateOverrides = DeepPartial<AnimateSettings>;
 
 /**

@@ -200,6 +200,31 @@ export function createClipRenderer(state: RunState, model: StageModel): Promise<
  * @param state the state after the static stage
  * @param options events, abort signal, the stage folder for checkpoints
  * @returns the state with the dynamic model; `completed` gains `dynamic` unless interrupted
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun } from "./animate.ts";
+ * import { dynamicStage } from "./dynamic_stage.ts";
+ * import { staticStage } from "./static_stage.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const small = { iterations: 2, referenceWarmup: 1, checkpointEvery: 0 };
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: {
+ *     resolution: 8, frames: 2, clipPrecision: 8, timeTvPoints: 16,
+ *     field: { levels: 2, log2TableSize: 8, keyframes: 2, occupancyRes: 8, occupancySlices: 2 },
+ *     static: small, dynamic: small,
+ *   },
+ * });
+ * const after = await dynamicStage(await staticStage(state));
+ * // The static field was copied into both keyframes and trained on.
+ * console.log(after.completed, after.step); // [ "static", "dynamic" ] 4
+ * console.log(after.model?.field.layout.config.keyframes); // 2
+ * releaseRun(after);
+ * ```
  */
 export async function dynamicStage(
   state: RunState,

@@ -11,7 +11,30 @@ import type { Gpu } from "../kernels/gpu.ts";
 import type { OccupancyGrid } from "../kernels/occupancy.ts";
 import { requireInt } from "../kernels/validate.ts";
 
-/** A field ready to render: the device, the parameters, the occupancy grid, the step. */
+/**
+ * A field ready to render: the device, the parameters, the occupancy grid, the step.
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { Field } from "../kernels/field.ts";
+ * import { OccupancyGrid } from "../kernels/occupancy.ts";
+ * import { REFERENCE_POSE } from "../kernels/camera.ts";
+ * import { type FittedModel, renderFieldViews } from "./field_renders.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const model: FittedModel = {
+ *   gpu,
+ *   field: await Field.create(gpu, { grid: { levels: 2, log2TableSize: 8 } }),
+ *   occupancy: await OccupancyGrid.create(gpu, { res: 8, slices: 1 }),
+ *   dt: 0.05,
+ * };
+ * const views = [{ pose: REFERENCE_POSE, time: 0 }, { pose: REFERENCE_POSE, time: 1 }];
+ * let n = 0;
+ * for await (const r of renderFieldViews(model, views, { size: 8 })) n += r.alpha.length;
+ * console.log(n); // 128
+ * gpu.destroy();
+ * ```
+ */
 export interface FittedModel {
   /** The device the field lives on. */
   gpu: Gpu;

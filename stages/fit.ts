@@ -34,7 +34,30 @@ import { RngStream } from "./rng_stream.ts";
 import { snapshotModel } from "./stage_model.ts";
 import { sampleTrainingPose } from "./training_cameras.ts";
 
-/** Loss terms reported in progress events (means over the last read-back window). */
+/**
+ * Loss terms reported in progress events (means over the last read-back window).
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { fit, type FitLoss } from "./fit.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const losses: FitLoss[] = [];
+ * const result = await fit(scene, {
+ *   preset: "tiny", iterations: 2, logEvery: 1, resolution: 12, levels: 2, log2TableSize: 8,
+ *   keyframes: 2, occupancyRes: 8, occupancySlices: 1, timeTvPoints: 64, evaluate: false,
+ *   onEvent: (e) => {
+ *     if (e.type === "progress") losses.push(e.loss);
+ *   },
+ * });
+ * const { alphaWeight, timeTvWeight } = result.settings;
+ * const l = losses[0]!;
+ * console.log(losses.length, l.total === l.rgb + alphaWeight * l.alpha + timeTvWeight * l.tv); // 2 true
+ * result.destroy();
+ * ```
+ */
 export interface FitLoss {
   /** Image MSE. */
   rgb: number;
@@ -46,7 +69,26 @@ export interface FitLoss {
   total: number;
 }
 
-/** Events a fit reports through {@linkcode FitOptions.onEvent}. */
+/**
+ * Events a fit reports through {@linkcode FitOptions.onEvent}.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { fit, type FitEvent } from "./fit.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const events: FitEvent[] = [];
+ * const result = await fit(scene, {
+ *   preset: "tiny", iterations: 2, resolution: 12, levels: 2, log2TableSize: 8, keyframes: 2,
+ *   occupancyRes: 8, occupancySlices: 1, timeTvPoints: 64, evaluate: false,
+ *   onEvent: (e) => events.push(e),
+ * });
+ * console.log(events[0]?.type, events.at(-1)?.type); // start done
+ * result.destroy();
+ * ```
+ */
 export type FitEvent =
   | {
     type: "start";
@@ -70,7 +112,26 @@ export type FitEvent =
   | { type: "eval"; done: number; total: number }
   | { type: "done"; iteration: number; elapsedMs: number; interrupted: boolean };
 
-/** Options of {@linkcode fit}: any {@linkcode FitSettings} field overrides the preset. */
+/**
+ * Options of {@linkcode fit}: any {@linkcode FitSettings} field overrides the preset.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { fit, type FitOptions } from "./fit.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * // Preset sizes, overridden field by field to keep the run tiny; no held-out scoring.
+ * const options: FitOptions = {
+ *   preset: "tiny", iterations: 2, resolution: 12, levels: 2, log2TableSize: 8, keyframes: 2,
+ *   occupancyRes: 8, occupancySlices: 1, timeTvPoints: 64, evaluate: false,
+ * };
+ * const result = await fit(scene, options);
+ * console.log(result.step, result.metrics); // 2 null
+ * result.destroy();
+ * ```
+ */
 export interface FitOptions extends Partial<FitSettings> {
   /** `tiny` or `default`; picked from the adapter when left out. */
   preset?: FitPresetName;
@@ -88,7 +149,25 @@ export interface FitOptions extends Partial<FitSettings> {
   evaluate?: boolean;
 }
 
-/** What {@linkcode fit} returns. Call `destroy()` when done with the model. */
+/**
+ * What {@linkcode fit} returns. Call `destroy()` when done with the model.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { fit, type FitResult } from "./fit.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const result: FitResult = await fit(scene, {
+ *   preset: "tiny", iterations: 2, resolution: 12, levels: 2, log2TableSize: 8, keyframes: 2,
+ *   occupancyRes: 8, occupancySlices: 1, timeTvPoints: 64, evalViews: 1, evalTimes: 1,
+ * });
+ * console.log(result.preset, result.checkpoint, result.interrupted); // tiny null false
+ * console.log(result.metrics?.perTime.length, result.model.field.layout.config.keyframes); // 1 2
+ * result.destroy();
+ * ```
+ */
 export interface FitResult {
   /** The fitted field, ready for {@linkcode scoreHeldOut} or video export. */
   model: FittedModel;

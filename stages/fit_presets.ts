@@ -6,12 +6,40 @@
  */
 import type { Gpu } from "../kernels/gpu.ts";
 
-/** Names of the presets. */
+/**
+ * Names of the presets.
+ *
+ * @example
+ * ```ts
+ * import { FIT_PRESETS } from "./fit_presets.ts";
+ * console.log(FIT_PRESETS.join(", ")); // tiny, default
+ * ```
+ */
 export const FIT_PRESETS = ["tiny", "default"] as const;
-/** A preset name. */
+/**
+ * A preset name.
+ *
+ * @example
+ * ```ts
+ * import { type FitPresetName, presetForAdapter } from "./fit_presets.ts";
+ * const preset: FitPresetName = presetForAdapter({ adapterName: "NVIDIA H100 80GB HBM3" });
+ * console.log(preset); // default
+ * ```
+ */
 export type FitPresetName = typeof FIT_PRESETS[number];
 
-/** Every tunable of a fit, with the preset supplying the defaults. */
+/**
+ * Every tunable of a fit, with the preset supplying the defaults.
+ *
+ * @example
+ * ```ts
+ * import { resolveFitSettings } from "./fit.ts";
+ * import { FIT_PRESET_SETTINGS, type FitSettings } from "./fit_presets.ts";
+ * const s: FitSettings = resolveFitSettings("tiny", { iterations: 10 });
+ * // Only the override differs from the preset.
+ * console.log(s.iterations, s.keyframes === FIT_PRESET_SETTINGS.tiny.keyframes); // 10 true
+ * ```
+ */
 export interface FitSettings {
   /** Optimisation steps. */
   iterations: number;

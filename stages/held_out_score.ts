@@ -11,7 +11,31 @@ import { type FittedModel, renderFieldViews } from "./field_renders.ts";
 import { psnr, ssim } from "./image_metrics.ts";
 import { heldOutViews } from "./training_cameras.ts";
 
-/** Scores of one time. */
+/**
+ * Scores of one time.
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { Field } from "../kernels/field.ts";
+ * import { OccupancyGrid } from "../kernels/occupancy.ts";
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { scoreHeldOut, type TimeScore } from "./held_out_score.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const field = await Field.create(gpu, { grid: { levels: 2, log2TableSize: 8 } });
+ * const occupancy = await OccupancyGrid.create(gpu, { res: 8, slices: 1 });
+ * const m = await scoreHeldOut(scene, { gpu, field, occupancy, dt: 0.05 }, {
+ *   views: 1, times: 2, size: 12, subsamples: 1,
+ * });
+ * // Held-out times sit at the middles of `times` equal intervals.
+ * const perTime: TimeScore[] = m.perTime;
+ * console.log(perTime.map((p) => p.time)); // [ 0.25, 0.75 ]
+ * gpu.destroy();
+ * ```
+ */
 export interface TimeScore {
   /** Scene time in [0, 1]. */
   time: number;
@@ -21,7 +45,29 @@ export interface TimeScore {
   ssim: number;
 }
 
-/** What {@linkcode scoreHeldOut} returns (and `metrics.json` holds). */
+/**
+ * What {@linkcode scoreHeldOut} returns (and `metrics.json` holds).
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { Field } from "../kernels/field.ts";
+ * import { OccupancyGrid } from "../kernels/occupancy.ts";
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { type HeldOutMetrics, scoreHeldOut } from "./held_out_score.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
+ * );
+ * const field = await Field.create(gpu, { grid: { levels: 2, log2TableSize: 8 } });
+ * const occupancy = await OccupancyGrid.create(gpu, { res: 8, slices: 1 });
+ * const m: HeldOutMetrics = await scoreHeldOut(scene, { gpu, field, occupancy, dt: 0.05 }, {
+ *   views: 2, times: 1, size: 12, subsamples: 1,
+ * });
+ * console.log(m.views.length, m.resolution, m.ssim <= 1); // 2 12 true
+ * gpu.destroy();
+ * ```
+ */
 export interface HeldOutMetrics {
   /** Mean PSNR over the held-out set, dB. */
   psnr: number;

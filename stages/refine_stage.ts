@@ -120,6 +120,30 @@ class RefineHook implements ClipStepHook {
  * @param state the state after the dynamic stage
  * @param options events, abort signal, the stage folder for checkpoints
  * @returns the refined state; `completed` gains `refine` unless interrupted
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun } from "./animate.ts";
+ * import { dynamicStage } from "./dynamic_stage.ts";
+ * import { refineStage } from "./refine_stage.ts";
+ * import { staticStage } from "./static_stage.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const small = { iterations: 2, referenceWarmup: 1, checkpointEvery: 0 };
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: {
+ *     resolution: 8, frames: 2, clipPrecision: 8, timeTvPoints: 16,
+ *     field: { levels: 2, log2TableSize: 8, keyframes: 2, occupancyRes: 8, occupancySlices: 2 },
+ *     static: small, dynamic: small, refine: small,
+ *   },
+ * });
+ * const after = await refineStage(await dynamicStage(await staticStage(state)));
+ * console.log(after.completed.at(-1), after.step); // refine 6
+ * releaseRun(after);
+ * ```
  */
 export async function refineStage(state: RunState, options: StageOptions = {}): Promise<RunState> {
   const { gpu, settings: s } = state;

@@ -13,7 +13,27 @@ import type { AnimatePresetName, AnimateSettings, StageName } from "./animate_se
 import { STAGE_NAMES } from "./animate_settings.ts";
 import type { StageModel } from "./stage_model.ts";
 
-/** The priors the stages call (SPEC.md §4). */
+/**
+ * The priors the stages call (SPEC.md §4).
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun } from "./animate.ts";
+ * import type { PriorSet } from "./run_state.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: { resolution: 8, field: { levels: 2, log2TableSize: 8 } },
+ * });
+ * // A synthetic scene gets oracle priors built from its ground truth.
+ * const priors: PriorSet = state.priors;
+ * console.log(priors.video.name); // oracle-video
+ * releaseRun(state);
+ * ```
+ */
 export interface PriorSet {
   /** Text-to-image (Stable Diffusion's role), static stage. */
   image: Prior;
@@ -25,7 +45,28 @@ export interface PriorSet {
   frame: Prior;
 }
 
-/** The state passed from stage to stage. */
+/**
+ * The state passed from stage to stage.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun } from "./animate.ts";
+ * import type { RunState } from "./run_state.ts";
+ * import { staticStage } from "./static_stage.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const start: RunState = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: { resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 } },
+ * });
+ * console.log(start.model, start.step, start.prompts.motion); // null 0 A ball bobs.
+ * const after: RunState = await staticStage(start);
+ * console.log(after.model !== null, after.step, after.completed); // true 2 [ "static" ]
+ * releaseRun(after);
+ * ```
+ */
 export interface RunState {
   /** The device everything lives on. */
   gpu: Gpu;

@@ -12,7 +12,24 @@ import { OccupancyUpdater } from "../kernels/occupancy_updater.ts";
 import type { FieldSettings } from "./animate_settings.ts";
 import type { FittedModel } from "./field_renders.ts";
 
-/** A field with its occupancy grid. */
+/**
+ * A field with its occupancy grid.
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu } from "../kernels/gpu.ts";
+ * import { resolveAnimateSettings } from "./animate_settings.ts";
+ * import { createStageModel, destroyStageModel, type StageModel } from "./stage_model.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const { field } = resolveAnimateSettings("tiny", {
+ *   field: { levels: 2, log2TableSize: 8, keyframes: 4, occupancyRes: 8, occupancySlices: 2 },
+ * });
+ * const model: StageModel = await createStageModel(gpu, field, { dynamic: true, seed: 0 });
+ * console.log(model.field.layout.config.keyframes, model.occupancy.grid.slices); // 4 2
+ * destroyStageModel(model);
+ * gpu.destroy();
+ * ```
+ */
 export interface StageModel {
   /** The keyframed 4D field and its MLP. */
   field: Field;

@@ -21,7 +21,28 @@ import { RngStream } from "./rng_stream.ts";
 import { type RunState, stageEnd, stageStart } from "./run_state.ts";
 import { restoreModel, snapshotModel, type StageModel } from "./stage_model.ts";
 
-/** Progress events of a stage (and of {@linkcode animate}'s scoring and export). */
+/**
+ * Progress events of a stage (and of {@linkcode animate}'s scoring and export).
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun } from "./animate.ts";
+ * import type { StageEvent } from "./stage_runner.ts";
+ * import { staticStage } from "./static_stage.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: { resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 } },
+ * });
+ * const events: StageEvent[] = [];
+ * const after = await staticStage(state, { onEvent: (e) => events.push(e) });
+ * console.log(events[0]?.type, events.at(-1)?.type); // stage-start stage-done
+ * releaseRun(after);
+ * ```
+ */
 export type StageEvent =
   | {
     type: "stage-start";
@@ -67,7 +88,34 @@ export type StageEvent =
   | { type: "eval"; stage: StageName | "final"; psnr: number; ssim: number }
   | { type: "export"; stage: StageName; files: string[] };
 
-/** Options every stage function takes. */
+/**
+ * Options every stage function takes.
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun } from "./animate.ts";
+ * import type { StageOptions } from "./stage_runner.ts";
+ * import { staticStage } from "./static_stage.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: { resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 } },
+ * });
+ * // Already aborted: the stage stops before its first step and saves a checkpoint in `out`.
+ * const controller = new AbortController();
+ * controller.abort();
+ * const out = await Deno.makeTempDir();
+ * const options: StageOptions = { signal: controller.signal, out };
+ * const after = await staticStage(state, options);
+ * const saved = (await Deno.stat(`${out}/checkpoint.safetensors`)).isFile;
+ * console.log(after.interrupted, after.completed, saved); // true [] true
+ * releaseRun(after);
+ * await Deno.remove(out, { recursive: true });
+ * ```
+ */
 export interface StageOptions {
   /** Progress sink; library code never prints. */
   onEvent?: (event: StageEvent) => void;

@@ -123,6 +123,25 @@ class StaticProgram implements StageProgram {
  * @param state the run state (`model` null, or a static model to continue)
  * @param options events, abort signal, the stage folder for checkpoints
  * @returns the state after the stage; `completed` gains `static` unless interrupted
+ *
+ * @example
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun } from "./animate.ts";
+ * import { staticStage } from "./static_stage.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: { resolution: 8, field: { levels: 2, log2TableSize: 8 }, static: { iterations: 2 } },
+ * });
+ * const after = await staticStage(state);
+ * // One keyframe: the static field.
+ * console.log(after.completed, after.step); // [ "static" ] 2
+ * console.log(after.model?.field.layout.config.keyframes); // 1
+ * releaseRun(after);
+ * ```
  */
 export async function staticStage(state: RunState, options: StageOptions = {}): Promise<RunState> {
   const { gpu, settings: s } = state;
