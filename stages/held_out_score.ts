@@ -5,10 +5,11 @@
  * @module
  */
 import { orbitCamera } from "../kernels/camera.ts";
+import { requireInt } from "../kernels/validate.ts";
 import { renderCameraGroundTruth } from "../scenes/ground_truth.ts";
 import type { Scene } from "../scenes/scene_config.ts";
 import { type FittedModel, renderFieldViews } from "./field_renders.ts";
-import { psnr, ssim } from "./image_metrics.ts";
+import { boxDownsample, psnr, ssim } from "./image_metrics.ts";
 import { heldOutViews } from "./training_cameras.ts";
 
 /**
@@ -89,7 +90,11 @@ export interface ScoreOptions {
   times: number;
   /** Side of the square renders. */
   size: number;
-  /** Ground-truth sub-rays per pixel side. */
+  /**
+   * Sub-rays per pixel side, for the ground truth and the field alike: both are rendered
+   * at `size·subsamples` and box-filtered to `size`, so a field that matched the scene
+   * exactly would score the same as the truth against itself.
+   */
   subsamples: number;
   /** Called with (done, total) after each view. */
   onView?: (done: number, total: number) => void;
@@ -131,16 +136,17 @@ export async function scoreHeldOut(
 ): Promise<HeldOutMetrics> {
   const set = heldOutViews({ views: options.views, times: options.times });
   const size = options.size;
+  const k = requireInt("subsamples", options.subsamples, { min: 1, max: 8 });
   const views: HeldOutMetrics["views"] = [];
   let i = 0;
-  for await (const render of renderFieldViews(model, set, { size })) {
+  for await (const render of renderFieldViews(model, set, { size: size * k })) {
     const view = set[i]!;
     const truth = renderCameraGroundTruth(
       scene,
       orbitCamera(view.pose, { width: size, height: size }),
-      { time: view.time, subsamples: options.subsamples, background: [1, 1, 1] },
+      { time: view.time, subsamples: k, background: [1, 1, 1] },
     );
-    const clamped = render.rgb.map((v) => Math.min(1, Math.max(0, v)));
+    const clamped = boxDownsample(render.rgb, { size, k });
     views.push({
       phiDeg: view.pose.phiDeg,
       time: view.time,

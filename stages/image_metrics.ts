@@ -163,3 +163,43 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, size: ImageSize
   }
   return total / channels;
 }
+
+/**
+ * Averages k×k blocks of a square (size·k)² interleaved RGB image into size², after
+ * clamping every sub-pixel to [0, 1]: the box filter the ground truth applies to its
+ * k×k sub-rays, so a field rendered at k× resolution compares with it like for like.
+ *
+ * @param rgb the (size·k)² RGB render
+ * @param options `size`, the output side, and `k`, sub-pixels per side
+ * @returns the size² RGB image
+ *
+ * @example Four sub-pixels, one out of range, make one pixel
+ * ```ts
+ * import { boxDownsample } from "./image_metrics.ts";
+ * const rgb = new Float32Array([1.4, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 0]);
+ * console.log(Array.from(boxDownsample(rgb, { size: 1, k: 2 }))); // [ 0.5, 0.5, 0.25 ]
+ * ```
+ */
+export function boxDownsample(
+  rgb: ArrayLike<number>,
+  options: { size: number; k: number },
+): Float32Array {
+  const { size, k } = options;
+  const side = size * k;
+  if (rgb.length !== side * side * 3) {
+    throw new RangeError(
+      `Invalid option rgb: expected ${side}² RGB values (size ${size} × k ${k}), got ${rgb.length}`,
+    );
+  }
+  const out = new Float32Array(size * size * 3);
+  const inv = 1 / (k * k);
+  for (let y = 0; y < side; y++) {
+    const row = Math.floor(y / k) * size;
+    for (let x = 0; x < side; x++) {
+      const o = 3 * (row + Math.floor(x / k));
+      const i = 3 * (y * side + x);
+      for (let c = 0; c < 3; c++) out[o + c]! += Math.min(1, Math.max(0, rgb[i + c]!)) * inv;
+    }
+  }
+  return out;
+}

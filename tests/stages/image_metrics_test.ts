@@ -1,5 +1,8 @@
 import assert from "assert";
-import { psnr, ssim, SSIM_C1, SSIM_C2 } from "../../stages/image_metrics.ts";
+import { boxDownsample, psnr, ssim, SSIM_C1, SSIM_C2 } from "../../stages/image_metrics.ts";
+import { orbitCamera } from "../../kernels/camera.ts";
+import { renderCameraGroundTruth } from "../../scenes/ground_truth.ts";
+import { parseScene } from "../../scenes/scene_config.ts";
 import { seededRandom } from "../../kernels/random.ts";
 
 Deno.test("psnr: hand-computed cases", () => {
@@ -63,4 +66,36 @@ Deno.test("ssim: too small or mismatched images are refused", () => {
     () => ssim(new Float64Array(30), new Float64Array(30), { width: 11, height: 11 }),
     /expected 11×11×3/,
   );
+});
+
+Deno.test("boxDownsample of a 2× ground-truth render is the 2×2 anti-aliased ground truth", () => {
+  // The held-out score renders the field at k× and box-filters it; this is the same
+  // filter the ground truth applies to its sub-rays, so the two compare like for like.
+  const scene = parseScene(
+    "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.4, center: [0.1, 0, 0], color: [0.9, 0.2, 0.1] }]",
+  );
+  const pose = { radius: 1.8, thetaDeg: 80, phiDeg: 30, fovyDeg: 40 };
+  const size = 12;
+  const fine = renderCameraGroundTruth(
+    scene,
+    orbitCamera(pose, { width: 2 * size, height: 2 * size }),
+    {
+      time: 0,
+      subsamples: 1,
+      background: [1, 1, 1],
+    },
+  );
+  const aa = renderCameraGroundTruth(scene, orbitCamera(pose, { width: size, height: size }), {
+    time: 0,
+    subsamples: 2,
+    background: [1, 1, 1],
+  });
+  const got = boxDownsample(fine.rgb, { size, k: 2 });
+  let edge = 0;
+  for (let i = 0; i < got.length; i++) {
+    assert.ok(Math.abs(got[i]! - aa.rgb[i]!) < 1e-6, `value ${i}: ${got[i]} vs ${aa.rgb[i]}`);
+    if (aa.rgb[i]! > 0.3 && aa.rgb[i]! < 0.85) edge++;
+  }
+  assert.ok(edge > 0, "some pixels straddle the silhouette");
+  assert.throws(() => boxDownsample(fine.rgb, { size: 10, k: 2 }), /expected 20² RGB values/);
 });
