@@ -103,6 +103,53 @@ export interface BufferRange {
   size?: number;
 }
 
+/**
+ * The device limits the toolkit's kernels need, checked by {@linkcode Gpu.wrap}: the
+ * WebGPU defaults for sizes, and the most storage buffers one kernel declares
+ * (`composite.wgsl`). Larger renders need more than these (see `docs/kernels.md` "Memory").
+ *
+ * @example
+ * ```ts
+ * import { GPU_REQUIREMENTS } from "./gpu.ts";
+ * console.log(GPU_REQUIREMENTS.maxStorageBuffersPerShaderStage); // 18
+ * ```
+ */
+export const GPU_REQUIREMENTS: Readonly<Record<string, number>> = Object.freeze({
+  maxStorageBufferBindingSize: 128 * 2 ** 20,
+  maxBufferSize: 256 * 2 ** 20,
+  maxStorageBuffersPerShaderStage: 18,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+});
+
+/**
+ * Options of {@linkcode Gpu.wrap}.
+ *
+ * @example Check a borrowed device against a stricter storage-binding requirement
+ * ```ts
+ * import { Gpu, type WrapGpuOptions } from "./gpu.ts";
+ * const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+ * const options: WrapGpuOptions = { log: null, requirements: { maxStorageBufferBindingSize: 2 ** 40 } };
+ * try {
+ *   Gpu.wrap(device, options);
+ * } catch (error) {
+ *   console.log((error as Error).message.includes("maxStorageBufferBindingSize")); // true
+ * }
+ * device.destroy();
+ * ```
+ */
+export interface WrapGpuOptions {
+  /** Where the one-line adapter report goes; defaults to `console.error`. `null` silences it. */
+  log?: ((line: string) => void) | null;
+  /** Whether {@linkcode Gpu.destroy} destroys the device too; defaults to false. */
+  owned?: boolean;
+  /** Backend name for reports; defaults to `auto`. */
+  backend?: string;
+  /** Limits to check instead of (merged over) {@linkcode GPU_REQUIREMENTS}. */
+  requirements?: Record<string, number>;
+}
+
 const BACKENDS = ["auto", "vulkan", "gl", "metal", "dx12"] as const;
 
 /** Largest workgroup count WebGPU guarantees per dispatch dimension. */
@@ -138,6 +185,8 @@ export class Gpu {
   #uncaptured: string[] = [];
   #liveBytes = 0;
   #peakBytes = 0;
+  // A borrowed device (ONNX Runtime's) outlives this object: destroy() leaves it running.
+  #ownsDevice = true;
 
   /**
    * Wraps a device; {@linkcode acquireGpu} is the usual way to get one.
@@ -162,6 +211,62 @@ export class Gpu {
       const message = (event as GPUUncapturedErrorEvent).error.message;
       this.#uncaptured.push(message);
     });
+  }
+
+  /**
+   * Wraps a device someone else created, e.g. ONNX Runtime's (`OrtRuntime.device`), so the
+   * toolkit's kernels share it with the ORT sessions. The device's limits are checked
+   * against {@linkcode GPU_REQUIREMENTS} (or `options.requirements`) and the adapter line is
+   * logged. Unless `owned` is true, {@linkcode Gpu.destroy} frees only the toolkit's staging
+   * buffers and pipeline cache and never calls `device.destroy()`.
+   *
+   * @param device the borrowed WebGPU device
+   * @param options logging, ownership and the limits to check
+   * @returns the wrapped device
+   * @throws {Error} naming every limit below the requirement
+   *
+   * @example Borrow a device and give it back alive
+   * ```ts
+   * import { Gpu } from "./gpu.ts";
+   * const adapter = await navigator.gpu.requestAdapter();
+   * const device = await adapter!.requestDevice({
+   *   requiredLimits: { maxStorageBuffersPerShaderStage: adapter!.limits.maxStorageBuffersPerShaderStage },
+   * });
+   * const gpu = Gpu.wrap(device, { log: null });
+   * gpu.destroy();
+   * const still = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+   * console.log(gpu.owned, still.size); // false 16
+   * ```
+   */
+  static wrap(device: GPUDevice, options: WrapGpuOptions = {}): Gpu {
+    const needs = { ...GPU_REQUIREMENTS, ...options.requirements };
+    const limits = device.limits as unknown as Record<string, number>;
+    const short = Object.entries(needs)
+      .filter(([name, need]) => !(limits[name]! >= need))
+      .map(([name, need]) => `${name} ${limits[name]} < ${need}`);
+    const info = device.adapterInfo;
+    const name = info?.description || info?.device || info?.vendor || "unknown";
+    if (short.length > 0) {
+      throw new Error(
+        `Cannot run the toolkit on the device of ${name}: its limits fall short: ${
+          short.join(", ")
+        }: request a device with the adapter's limits (acquireGpu does)`,
+      );
+    }
+    const gpu = new Gpu(device, name, options.backend ?? "auto");
+    gpu.#ownsDevice = options.owned ?? false;
+    const log = options.log === undefined ? (l: string) => console.error(l) : options.log;
+    log?.(
+      `WebGPU adapter: ${name} (shared device, max storage binding ${
+        (device.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)
+      } MiB)`,
+    );
+    return gpu;
+  }
+
+  /** Whether {@linkcode Gpu.destroy} destroys the device (false for a borrowed one). */
+  get owned(): boolean {
+    return this.#ownsDevice;
   }
 
   /**
@@ -279,12 +384,21 @@ export class Gpu {
 
   /**
    * Creates a storage buffer, either zeroed with `size` bytes or holding `data`.
-   * Sizes are rounded up to 4 bytes; every buffer can be copied from and to.
+   * Sizes are rounded up to 4 bytes, or to `align` bytes (16 for buffers fed to ONNX
+   * Runtime, which reads whole `vec4`s); every buffer can be copied from and to.
    */
   createBuffer(
     sizeOrData: number | ArrayBufferView<ArrayBuffer>,
-    options: { label?: string; usage?: GPUBufferUsageFlags } = {},
+    options: { label?: string; usage?: GPUBufferUsageFlags; align?: number } = {},
   ): GPUBuffer {
+    const align = options.align ?? 4;
+    if (!Number.isInteger(align) || align < 4 || align % 4 !== 0) {
+      throw new Error(
+        `Invalid option align for ${
+          options.label ?? "buffer"
+        }: expected a multiple of 4, got ${align}`,
+      );
+    }
     const usage = options.usage ??
       (GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
     const bytes = typeof sizeOrData === "number" ? sizeOrData : sizeOrData.byteLength;
@@ -298,7 +412,7 @@ export class Gpu {
         }: ${bytes} bytes exceeds the device's maxBufferSize ${this.device.limits.maxBufferSize}`,
       );
     }
-    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const size = Math.max(align, Math.ceil(bytes / align) * align);
     const buffer = this.#track(this.device.createBuffer({
       size,
       usage,
@@ -424,12 +538,12 @@ export class Gpu {
     this.check();
   }
 
-  /** Releases the device and every cached staging buffer. */
+  /** Releases every cached staging buffer and pipeline, and the device unless it is borrowed. */
   destroy(): void {
     for (const b of this.#staging) b.destroy();
     this.#staging = [];
     this.#pipelines.clear();
-    this.device.destroy();
+    if (this.#ownsDevice) this.device.destroy();
   }
 }
 

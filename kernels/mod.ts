@@ -85,3 +85,18 @@ export { SHADING_MODES, type ShadingMode } from "./shade_twin.ts";
 export { renderClipTwin, type RenderTwinOptions, type RenderTwinResult } from "./render_twin.ts";
 export type { Rays } from "./rays_twin.ts";
 export { seededNormal, seededRandom } from "./random.ts";
+export {
+  loadVaeEncoderWeights,
+  VaeEncoder,
+  type VaeEncoderOptions,
+} from "./vae_ops/vae_encoder.ts";
+export {
+  type VaeBlock,
+  vaeBlockOutput,
+  type VaeEncoderConfig,
+  type VaeEncoderPlan,
+  vaeEncoderPlan,
+  type VaeWeights,
+} from "./vae_ops/vae_encoder_twin.ts";
+export type { Conv2dShape } from "./vae_ops/conv2d_twin.ts";
+export type { GroupNormShape } from "./vae_ops/group_norm_twin.ts";

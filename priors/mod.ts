@@ -33,6 +33,7 @@ export {
 } from "./sds_options.ts";
 export { zero123AngleScale } from "./zero123_angle_scale.ts";
 export { SdsNoise } from "./sds_noise.ts";
+export type { SdsSpace } from "./sds_noise_twin.ts";
 export { SdsGrad, type SdsGradSettings } from "./sds_grad.ts";
 export { SdsPrior, type SdsPriorOptions } from "./sds_prior.ts";
 export { OracleDenoiser, type OracleTargetSet } from "./oracle_denoiser.ts";
@@ -54,3 +55,6 @@ export {
   SceneTargets,
   type SceneTargetSet,
 } from "./scene_oracles.ts";
+export * from "./onnx/mod.ts";
+export * from "./models/mod.ts";
+export * from "./latent/mod.ts";

@@ -11,6 +11,7 @@ import { loadPriorWgsl } from "./_wgsl.ts";
 import { BindCache } from "./_bind_cache.ts";
 import { packSdsItems } from "./sds_items.ts";
 import type { SdsOptions } from "./sds_options.ts";
+import { type SdsSpace, sdsSpaceMap } from "./sds_noise_twin.ts";
 
 /** Workgroup size of both `sds_grad.wgsl` entry points. */
 export const SDS_GRAD_WORKGROUP = 256;
@@ -63,6 +64,8 @@ export interface SdsGradSettings {
   sds: Pick<SdsOptions, "guidanceScale" | "cfg" | "batchDivisor">;
   /** Caller weight on the added gradient (the logged loss is unweighted). */
   weight: number;
+  /** Input space; defaults to `pixel` (the gradient is dL/dx = 2·dL/dz). */
+  space?: SdsSpace;
 }
 
 /**
@@ -174,6 +177,7 @@ export class SdsGrad {
     view.setFloat32(16, scale, true);
     view.setFloat32(20, 1 / batch, true);
     view.setFloat32(24, weight, true);
+    view.setFloat32(28, sdsSpaceMap(settings.space ?? "pixel").scale, true);
     this.#gpu.upload(this.#uniform, new Uint8Array(bytes));
   }
 
@@ -222,6 +226,8 @@ export interface SdsGradArrays {
   perItem: number;
   weight: number;
   sds: Pick<SdsOptions, "guidanceScale" | "cfg" | "batchDivisor" | "variant">;
+  /** Input space; defaults to `pixel`. */
+  space?: SdsSpace;
 }
 
 /**
@@ -264,7 +270,13 @@ export async function sdsGrad(
   const epsUncond = gpu.createBuffer(inputs.epsUncond);
   const grad = gpu.createBuffer(inputs.grad);
   const op = await SdsGrad.create(gpu, { noise, epsCond, epsUncond, items, maxElements: n });
-  op.set({ elements: n, perItem: inputs.perItem, sds: inputs.sds, weight: inputs.weight });
+  op.set({
+    elements: n,
+    perItem: inputs.perItem,
+    sds: inputs.sds,
+    weight: inputs.weight,
+    ...(inputs.space === undefined ? {} : { space: inputs.space }),
+  });
   gpu.submit((e) => {
     const pass = e.beginComputePass({ label: "sds_grad" });
     op.encode(pass, grad);

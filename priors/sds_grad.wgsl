@@ -4,7 +4,8 @@
 //   ε̂ = ε_u + s(ε_c − ε_u)   (convention 1, Zero123)
 //   g = c·(ε̂ − ε), NaN → 0, with the item's c = λ·(1 − ᾱ) (SDS) or √((1 − ᾱ)/ᾱ) (x̂₀
 //       target, where g = z − x̂₀ exactly)
-//   ∂L/∂z = g/B,  grad_image += weight · 2 · ∂L/∂z   (z = 2x − 1)
+//   ∂L/∂z = g/B,  grad_input += weight · a · ∂L/∂z   (z = a·x + b: a = 2 for pixels,
+//                                                     1 for latents)
 //   loss = ½‖g‖²/B   (unweighted)
 //
 // Tile: 256 threads per workgroup, one thread per element. Each workgroup tree-reduces its
@@ -30,7 +31,8 @@ struct GradUniforms {
   scale: f32,
   inv_batch: f32,
   weight: f32,
-  _pad: f32,
+  // dz/dinput: 2 in pixel space, 1 in latent space.
+  in_scale: f32,
 }
 
 @group(0) @binding(0) var<storage, read> noise: array<f32>;
@@ -72,7 +74,7 @@ fn main(
       g = 0.0;
     }
     sq = g * g;
-    grad_image[i] += U.weight * 2.0 * U.inv_batch * g;
+    grad_image[i] += U.weight * U.in_scale * U.inv_batch * g;
   }
   red[lid] = sq;
   workgroupBarrier();

@@ -7,10 +7,11 @@
  */
 import { alphaBar } from "./noise_schedule.ts";
 import type { SdsOptions } from "./sds_options.ts";
+import { type SdsSpace, sdsSpaceMap } from "./sds_noise_twin.ts";
 
 /** Inputs of {@linkcode sdsGradTwin}, `[items][perItem]` arrays. */
 export interface SdsGradInputs {
-  /** Pixels x in [0, 1]. */
+  /** Pixels x in [0, 1] (or latents z, with `space: "latent"`). */
   image: ArrayLike<number>;
   /** ε the noise kernel drew. */
   noise: ArrayLike<number>;
@@ -30,6 +31,8 @@ export interface SdsGradInputs {
   grad?: ArrayLike<number>;
   /** The prior's constants. */
   sds: Pick<SdsOptions, "guidanceScale" | "cfg" | "batchDivisor" | "variant">;
+  /** Input space; defaults to `pixel` (z = 2x − 1, so dL/dx = 2·dL/dz). */
+  space?: SdsSpace;
 }
 
 /**
@@ -60,7 +63,7 @@ export function cfgCombine(
  * Computes the gradient added into `grad` and the logged loss in float64.
  *
  * @param inputs pixels, noise, predictions, timesteps and constants
- * @returns `grad` + weight·2·∂L/∂z, the loss and ∂L/∂z
+ * @returns `grad` + weight·(dz/dx)·∂L/∂z, the loss and ∂L/∂z
  *
  * @example
  * ```ts
@@ -80,6 +83,7 @@ export function sdsGradTwin(
   const grad = new Float64Array(n);
   const dLdz = new Float64Array(n);
   const B = inputs.sds.batchDivisor;
+  const map = sdsSpaceMap(inputs.space ?? "pixel");
   let loss = 0;
   for (let i = 0; i < n; i++) {
     const item = Math.floor(i / inputs.perItem);
@@ -90,7 +94,7 @@ export function sdsGradTwin(
     if (inputs.sds.variant === "sds") {
       g = inputs.lambdas[item]! * (1 - ab) * (eHat - eps);
     } else {
-      const z = 2 * inputs.image[i]! - 1;
+      const z = map.scale * inputs.image[i]! + map.offset;
       const zt = Math.sqrt(ab) * z + Math.sqrt(1 - ab) * eps;
       const x0 = (zt - Math.sqrt(1 - ab) * eHat) / Math.sqrt(ab);
       g = z - x0;
@@ -98,7 +102,7 @@ export function sdsGradTwin(
     if (Number.isNaN(g)) g = 0;
     loss += (0.5 * g * g) / B;
     dLdz[i] = g / B;
-    grad[i] = (inputs.grad?.[i] ?? 0) + inputs.weight * 2 * dLdz[i]!;
+    grad[i] = (inputs.grad?.[i] ?? 0) + inputs.weight * map.scale * dLdz[i]!;
   }
   return { grad, loss, dLdz };
 }

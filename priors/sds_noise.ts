@@ -9,6 +9,7 @@ import { requireInt } from "../kernels/validate.ts";
 import { loadPriorWgsl } from "./_wgsl.ts";
 import { BindCache } from "./_bind_cache.ts";
 import { packSdsItems } from "./sds_items.ts";
+import { type SdsSpace, sdsSpaceMap } from "./sds_noise_twin.ts";
 
 /** Workgroup size of `sds_noise.wgsl`. */
 export const SDS_NOISE_WORKGROUP = 256;
@@ -61,7 +62,7 @@ export class SdsNoise {
     this.#gpu = gpu;
     this.#pipeline = pipeline;
     this.maxElements = options.maxElements;
-    this.#uniform = gpu.createUniform(16, "sds_noise uniforms");
+    this.#uniform = gpu.createUniform(32, "sds_noise uniforms");
     this.#groups = new BindCache((image) =>
       gpu.bindGroup(pipeline, [image, options.items, options.noise, options.noisy, this.#uniform])
     );
@@ -84,19 +85,24 @@ export class SdsNoise {
   }
 
   /**
-   * Sets the live element count (items × `perItem`), the item size and the seed.
+   * Sets the live element count (items × `perItem`), the item size, the seed and the
+   * input space (`pixel` by default: z = 2x − 1; `latent`: z = x).
    *
-   * @param settings elements, elements per item and 32-bit seed
+   * @param settings elements, elements per item, 32-bit seed and space
    */
-  set(settings: { elements: number; perItem: number; seed: number }): void {
+  set(settings: { elements: number; perItem: number; seed: number; space?: SdsSpace }): void {
     this.#elements = requireInt("elements", settings.elements, { min: 1, max: this.maxElements });
     const perItem = requireInt("perItem", settings.perItem, { min: 1 });
     const seed = requireInt("seed", settings.seed, { min: 0, max: 0xffffffff });
-    this.#gpu.upload(this.#uniform, new Uint32Array([this.#elements, perItem, seed, 0]));
+    const map = sdsSpaceMap(settings.space ?? "pixel");
+    const words = new ArrayBuffer(32);
+    new Uint32Array(words, 0, 4).set([this.#elements, perItem, seed, 0]);
+    new Float32Array(words, 16, 2).set([map.scale, map.offset]);
+    this.#gpu.upload(this.#uniform, new Uint8Array(words));
   }
 
   /**
-   * Records the dispatch over `image` (`[elements]` pixels in [0, 1]).
+   * Records the dispatch over `image` (`[elements]` pixels in [0, 1], or latents).
    *
    * @param pass an open compute pass
    * @param image the rendered pixels
@@ -151,6 +157,7 @@ export async function sdsNoise(
     timesteps: readonly number[];
     perItem: number;
     seed: number;
+    space?: SdsSpace;
   },
 ): Promise<{ noise: Float32Array; noisy: Float32Array }> {
   const n = inputs.image.length;
@@ -162,7 +169,12 @@ export async function sdsNoise(
   const noise = gpu.createBuffer(4 * n, { label: "sds noise" });
   const noisy = gpu.createBuffer(4 * n, { label: "sds noisy" });
   const op = await SdsNoise.create(gpu, { items, noise, noisy, maxElements: n });
-  op.set({ elements: n, perItem: inputs.perItem, seed: inputs.seed });
+  op.set({
+    elements: n,
+    perItem: inputs.perItem,
+    seed: inputs.seed,
+    ...(inputs.space === undefined ? {} : { space: inputs.space }),
+  });
   gpu.submit((e) => {
     const pass = e.beginComputePass({ label: "sds_noise" });
     op.encode(pass, image);

@@ -1,5 +1,6 @@
-// sds_noise: the forward diffusion of score distillation (SPEC.md §4) in pixel space.
-//   z   = 2x − 1                       (pixel space stands in for the VAE latent)
+// sds_noise: the forward diffusion of score distillation (SPEC.md §4).
+//   z   = a·x + b                      pixel space: a = 2, b = −1 (z = 2x − 1 stands in
+//                                      for the VAE latent); latent space: a = 1, b = 0
 //   ε   ~ N(0, 1)                      Box–Muller over two seeded PCG uniforms per element
 //   z_t = √ᾱ·z + √(1 − ᾱ)·ε           with ᾱ of the element's item
 // Writes ε and z_t; the gradient kernel reads ε back, the denoiser reads z_t.
@@ -29,6 +30,10 @@ struct NoiseUniforms {
   per_item: u32,
   seed: u32,
   _pad: u32,
+  in_scale: f32,
+  in_offset: f32,
+  _pad1: f32,
+  _pad2: f32,
 }
 
 @group(0) @binding(0) var<storage, read> image: array<f32>;
@@ -52,7 +57,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let p = items[i / U.per_item];
-  let z = 2.0 * image[i] - 1.0;
+  let z = U.in_scale * image[i] + U.in_offset;
   let e = gaussian(U.seed, i);
   noise[i] = e;
   noisy[i] = p.sqrt_ab * z + p.sqrt_one_minus_ab * e;

@@ -8,13 +8,14 @@
  */
 import { cameraCentre } from "../kernels/camera.ts";
 import type { Gpu } from "../kernels/gpu.ts";
-import { requireFinite, requireInt } from "../kernels/validate.ts";
+import { requireFinite, requireInt, requireOneOf } from "../kernels/validate.ts";
 import type { Denoiser } from "./denoiser.ts";
 import { sampleTimestep } from "./noise_schedule.ts";
 import type { Prior, PriorRequest } from "./prior.ts";
 import { packSdsItems, SDS_ITEM_BYTES, type SdsItemInput } from "./sds_items.ts";
 import { SdsGrad } from "./sds_grad.ts";
 import { SdsNoise } from "./sds_noise.ts";
+import type { SdsSpace } from "./sds_noise_twin.ts";
 import { type SdsOptions, validateSdsOptions } from "./sds_options.ts";
 import { zero123AngleScale } from "./zero123_angle_scale.ts";
 
@@ -65,6 +66,17 @@ export interface SdsPriorOptions {
   denoiser: Denoiser;
   /** Reference camera direction for Zero123's angle scale; +z (the reference view) by default. */
   referenceDirection?: readonly [number, number, number];
+  /**
+   * Values per pixel: 3 (RGB, the default) or a latent's channel count (4 for SD's VAE).
+   * Only the element count depends on it: the layout is whatever the denoiser expects.
+   */
+  channels?: number;
+  /**
+   * `pixel` (default): inputs in [0, 1] map to z = 2x − 1 and the gradient carries the
+   * factor 2; `latent`: inputs are z itself (a VAE encoder's
+   * posterior sample) and the gradient is dL/dz.
+   */
+  space?: SdsSpace;
 }
 
 /**
@@ -94,7 +106,11 @@ export class SdsPrior implements Prior {
   readonly framesPerItem: number;
   /** Largest items per call. */
   readonly maxItems: number;
-  /** Elements per item (framesPerItem × H × W × 3). */
+  /** Values per pixel (3 for RGB, 4 for SD latents). */
+  readonly channels: number;
+  /** Input space of `request.images` and `request.grad`. */
+  readonly space: SdsSpace;
+  /** Elements per item (framesPerItem × H × W × channels). */
   readonly perItem: number;
   /** The denoiser. */
   readonly denoiser: Denoiser;
@@ -133,6 +149,8 @@ export class SdsPrior implements Prior {
     this.framesPerItem = o.framesPerItem;
     this.maxItems = o.maxItems;
     this.perItem = parts.perItem;
+    this.channels = parts.perItem / (o.framesPerItem * o.width * o.height);
+    this.space = o.space ?? "pixel";
     this.denoiser = o.denoiser;
     this.#items = parts.buffers.items;
     this.noise = parts.buffers.noise;
@@ -152,7 +170,9 @@ export class SdsPrior implements Prior {
     const maxItems = requireInt("maxItems", options.maxItems, { min: 1 });
     const frames = requireInt("framesPerItem", options.framesPerItem, { min: 1 });
     validateSdsOptions(options.sds);
-    const perItem = frames * width * height * 3;
+    const channels = requireInt("channels", options.channels ?? 3, { min: 1 });
+    requireOneOf("space", options.space ?? "pixel", ["pixel", "latent"] as const);
+    const perItem = frames * width * height * channels;
     const maxElements = maxItems * perItem;
     const f = (label: string) =>
       gpu.createBuffer(4 * maxElements, { label: `${options.name} ${label}` });
@@ -237,8 +257,14 @@ export class SdsPrior implements Prior {
     this.#lambdas = inputs.map((i) => i.lambda);
     this.#gpu.upload(this.#items, packSdsItems(inputs, this.sds.variant));
     const elements = items * this.perItem;
-    this.#noiseOp.set({ elements, perItem: this.perItem, seed });
-    this.#gradOp.set({ elements, perItem: this.perItem, sds: this.sds, weight });
+    this.#noiseOp.set({ elements, perItem: this.perItem, seed, space: this.space });
+    this.#gradOp.set({
+      elements,
+      perItem: this.perItem,
+      sds: this.sds,
+      weight,
+      space: this.space,
+    });
     this.#gpu.submit((encoder) => {
       const pass = encoder.beginComputePass({ label: `${this.name} sds_noise` });
       this.#noiseOp.encode(pass, request.images);

@@ -1,0 +1,37 @@
+/**
+ * Latent-space score distillation: renders through the WGSL VAE encoder to latents, ONNX
+ * UNets and text encoders on ORT's device, and the Stable Diffusion prior built from them
+ * (SPEC.md §4, §10.1–10.2).
+ *
+ * @example Build the SD prior from a model folder (here a missing one)
+ * ```ts
+ * import { createStableDiffusionPrior, SD_EXPORT_COMMAND } from "./mod.ts";
+ * import { OrtRuntime } from "../onnx/ort_runtime.ts";
+ * const runtime = await OrtRuntime.create();
+ * const error = await createStableDiffusionPrior(runtime, { model: "/none", width: 64, height: 64 })
+ *   .catch((e: Error) => e);
+ * console.log((error as Error).message.endsWith(SD_EXPORT_COMMAND)); // true
+ * ```
+ *
+ * @module
+ */
+export { type CastDirection, F16Cast, type F16CastCall } from "./f16_cast.ts";
+export { ImageLatentEncoder, type ImageLatentEncoderOptions } from "./image_latent_encoder.ts";
+export { ImageResize, type ImageResizeOptions } from "./image_resize.ts";
+export type { ResizeShape } from "./image_resize_twin.ts";
+export { LatentNoise } from "./latent_noise.ts";
+export { LatentSdsPrior, type LatentSdsPriorOptions } from "./latent_sds_prior.ts";
+export {
+  checkSchedulerConfig,
+  createStableDiffusionPrior,
+  readVaeConfig,
+  SD_EXPORT_COMMAND,
+  type StableDiffusionPriorOptions,
+} from "./stable_diffusion_prior.ts";
+export { type FloatDtype, TextEmbeddings, type TextEmbeddingsOptions } from "./text_embeddings.ts";
+export {
+  type UnetBatching,
+  UnetDenoiser,
+  type UnetDenoiserOptions,
+  type UnetTimestepType,
+} from "./unet_denoiser.ts";

@@ -1,0 +1,417 @@
+/**
+ * A {@linkcode Denoiser} backed by an ONNX diffusion UNet with the names optimum-cli and
+ * diffusers export (`sample` `[B, 4, h, w]`, `timestep`, `encoder_hidden_states`
+ * `[B, 77, D]` → `out_sample`), run by ONNX Runtime on the toolkit's own device. The
+ * conditional and unconditional branches go in as one batch of 2B (cond first), or as
+ * two runs of B when the model fixes its batch size to B. f16 exports are fed and read
+ * through GPU casts; nothing is read back.
+ *
+ * @module
+ */
+import type { Gpu } from "../../kernels/gpu.ts";
+import { requireInt } from "../../kernels/validate.ts";
+import type { Denoiser, DenoiseRequest } from "../denoiser.ts";
+import type { OrtHostFeed, OrtModel, OrtValueInfo } from "../onnx/ort_model.ts";
+import { F16Cast, type F16CastCall } from "./f16_cast.ts";
+import type { FloatDtype, TextEmbeddings } from "./text_embeddings.ts";
+
+/**
+ * Options of {@linkcode UnetDenoiser.create}.
+ *
+ * @example
+ * ```ts
+ * import type { UnetDenoiserOptions } from "./unet_denoiser.ts";
+ * const latent: UnetDenoiserOptions["latent"] = { channels: 4, height: 64, width: 64 };
+ * console.log(latent.channels * latent.height * latent.width); // 16384
+ * ```
+ */
+export interface UnetDenoiserOptions {
+  /** The UNet session. */
+  unet: OrtModel;
+  /** Prompt embeddings in the UNet's dtype. */
+  embeddings: TextEmbeddings;
+  /** Most items per call (B). */
+  maxItems: number;
+  /** Latent sizes of one item. */
+  latent: { channels: number; height: number; width: number };
+  /** Prompt when a request's conditioning has none; defaults to `""`. */
+  prompt?: string;
+  /** Prompt of the unconditional branch; defaults to `""` (the original's empty negative). */
+  negativePrompt?: string;
+}
+
+/**
+ * How a UNet takes the batch: `joint` runs cond and uncond as one batch of 2B,
+ * `separate` runs them one after the other (a model exported with a fixed batch of B).
+ *
+ * @example
+ * ```ts
+ * import type { UnetBatching } from "./unet_denoiser.ts";
+ * const modes: UnetBatching[] = ["joint", "separate"];
+ * console.log(modes.length); // 2
+ * ```
+ */
+export type UnetBatching = "joint" | "separate";
+
+/**
+ * Element types a UNet's `timestep` may declare: optimum writes int64, older diffusers
+ * exports float32.
+ *
+ * @example
+ * ```ts
+ * import type { UnetTimestepType } from "./unet_denoiser.ts";
+ * const t: UnetTimestepType = "int64";
+ * console.log(t); // int64
+ * ```
+ */
+export type UnetTimestepType = "float32" | "float16" | "int64" | "int32";
+
+const TIMESTEP_TYPES: readonly UnetTimestepType[] = ["float32", "float16", "int64", "int32"];
+
+function declared(model: OrtModel, name: string, list: "inputs" | "outputs"): OrtValueInfo {
+  const info = model[list].find((v) => v.name === name);
+  if (info === undefined) {
+    throw new Error(
+      `Invalid UNet ${model.name}: expected an ${
+        list === "inputs" ? "input" : "output"
+      } named ${name}, got ${model[list].map((v) => v.name).join(", ")}`,
+    );
+  }
+  return info;
+}
+
+/**
+ * The UNet denoiser. Buffers, casts and bind groups are built once for `maxItems`;
+ * {@linkcode UnetDenoiser.predict} awaits the cached prompt embeddings, records GPU copies,
+ * runs the session with GPU feeds and copies ε̂ into the request's buffers.
+ *
+ * @example A UNet stand-in that takes cond and uncond in one batch of 2
+ * ```ts
+ * import { buildOnnxFixture } from "../onnx/onnx_fixture.ts";
+ * import { ClipTokenizer } from "../onnx/clip_tokenizer.ts";
+ * import { OrtRuntime } from "../onnx/ort_runtime.ts";
+ * import { Gpu } from "../../kernels/gpu.ts";
+ * import { TextEmbeddings } from "./text_embeddings.ts";
+ * import { UnetDenoiser } from "./unet_denoiser.ts";
+ * const runtime = await OrtRuntime.create();
+ * const gpu = Gpu.wrap(runtime.device!, { log: null });
+ * const tokenizer = ClipTokenizer.fromVocab({ "a</w>": 0, "<|startoftext|>": 1, "<|endoftext|>": 2 }, []);
+ * const encoder = await runtime.createModel(buildOnnxFixture({
+ *   inputs: [{ name: "input_ids", dtype: "int32", shape: [1, 77] }],
+ *   outputs: [{ name: "last_hidden_state", dtype: "float32", shape: [1, 77, 8] }],
+ * }).model);
+ * const unet = await runtime.createModel(buildOnnxFixture({
+ *   inputs: [
+ *     { name: "sample", dtype: "float32", shape: [2, 4, 2, 2] },
+ *     { name: "timestep", dtype: "int64", shape: [2] },
+ *     { name: "encoder_hidden_states", dtype: "float32", shape: [2, 77, 8] },
+ *   ],
+ *   outputs: [{ name: "out_sample", dtype: "float32", shape: [2, 4, 2, 2] }],
+ * }).model);
+ * const embeddings = await TextEmbeddings.create(gpu, { tokenizer, encoder });
+ * const denoiser = await UnetDenoiser.create(gpu, {
+ *   unet, embeddings, maxItems: 1, latent: { channels: 4, height: 2, width: 2 },
+ * });
+ * const epsCond = gpu.createBuffer(64);
+ * await denoiser.predict({
+ *   noisy: gpu.createBuffer(new Float32Array(16).fill(1)), items: 1, perItem: 16, framesPerItem: 1,
+ *   width: 2, height: 2, timesteps: [400], conditioning: { prompt: "a", cameras: [], times: [0] },
+ *   epsCond, epsUncond: gpu.createBuffer(64),
+ * });
+ * console.log(denoiser.batching, new Float32Array(await gpu.read(epsCond)).every(Number.isFinite)); // joint true
+ * denoiser.destroy();
+ * ```
+ */
+export class UnetDenoiser implements Denoiser {
+  /** Name for logs. */
+  readonly name: string;
+  /** The UNet session. */
+  readonly unet: OrtModel;
+  /** Whether cond and uncond share one run. */
+  readonly batching: UnetBatching;
+  /** Element type of `sample`, `encoder_hidden_states` and `out_sample`. */
+  readonly dtype: FloatDtype;
+  /** Element type of `timestep`. */
+  readonly timestepType: UnetTimestepType;
+  /** Most items per call. */
+  readonly maxItems: number;
+  readonly #gpu: Gpu;
+  readonly #embeddings: TextEmbeddings;
+  readonly #perItem: number;
+  readonly #latent: readonly [number, number, number];
+  readonly #scalarTimestep: boolean;
+  readonly #prompt: string;
+  readonly #negative: string;
+  readonly #sample: GPUBuffer;
+  readonly #context: GPUBuffer;
+  readonly #contextUncond: GPUBuffer | null;
+  readonly #output: GPUBuffer;
+  // f16 models: float32 scratch the casts read from and write to (null for f32 models).
+  readonly #staging: GPUBuffer | null;
+  // Per item count: the casts into `sample` (cond and uncond halves) and out of `output`.
+  readonly #casts: { sample: F16CastCall[]; eps: F16CastCall[] }[];
+
+  private constructor(gpu: Gpu, parts: {
+    options: UnetDenoiserOptions;
+    batching: UnetBatching;
+    dtype: FloatDtype;
+    timestepType: UnetTimestepType;
+    scalarTimestep: boolean;
+    cast: F16Cast | null;
+  }) {
+    const o = parts.options;
+    this.#gpu = gpu;
+    this.unet = o.unet;
+    this.name = `unet ${o.unet.name}`;
+    this.batching = parts.batching;
+    this.dtype = parts.dtype;
+    this.timestepType = parts.timestepType;
+    this.#scalarTimestep = parts.scalarTimestep;
+    this.maxItems = o.maxItems;
+    this.#embeddings = o.embeddings;
+    this.#latent = [o.latent.channels, o.latent.height, o.latent.width];
+    this.#perItem = o.latent.channels * o.latent.height * o.latent.width;
+    this.#prompt = o.prompt ?? "";
+    this.#negative = o.negativePrompt ?? "";
+    const bytes = this.dtype === "float16" ? 2 : 4;
+    const B = o.maxItems;
+    const f = (count: number, label: string) =>
+      gpu.createBuffer(count * bytes, { label: `${this.name} ${label}`, align: 16 });
+    this.#sample = f(2 * B * this.#perItem, "sample");
+    this.#output = f(2 * B * this.#perItem, "out_sample");
+    const ctx = o.embeddings.tokens * o.embeddings.hidden;
+    this.#context = f((parts.batching === "joint" ? 2 : 1) * B * ctx, "encoder_hidden_states");
+    this.#contextUncond = parts.batching === "separate" ? f(B * ctx, "uncond context") : null;
+    this.#casts = [];
+    const cast = parts.cast;
+    if (cast !== null) {
+      // Binding the request's buffers would rebuild bind groups every call, so the casts
+      // read and write this object's own buffers and predict copies around them.
+      this.#staging = gpu.createBuffer(4 * 2 * B * this.#perItem, { label: `${this.name} f32` });
+      for (let items = 1; items <= B; items++) {
+        const n = items * this.#perItem;
+        this.#casts[items] = {
+          sample: [
+            cast.bind("toF16", this.#staging, this.#sample, { count: n }),
+            cast.bind("toF16", this.#staging, this.#sample, { count: n, dstOffset: n }),
+          ],
+          eps: [cast.bind("toF32", this.#output, this.#staging, { count: 2 * n })],
+        };
+      }
+    } else {
+      this.#staging = null;
+    }
+  }
+
+  /**
+   * Checks the UNet's declared inputs and outputs and builds the buffers; call once.
+   *
+   * @param gpu the toolkit's view of ORT's device
+   * @param options UNet, embeddings, batch size, latent sizes and prompts
+   * @returns the denoiser
+   * @throws {Error} naming the UNet, the input and the expected dtype or shape
+   */
+  static async create(gpu: Gpu, options: UnetDenoiserOptions): Promise<UnetDenoiser> {
+    const unet = options.unet;
+    const maxItems = requireInt("maxItems", options.maxItems, { min: 1 });
+    const l = options.latent;
+    for (const k of ["channels", "height", "width"] as const) {
+      requireInt(`latent.${k}`, l[k], { min: 1 });
+    }
+    if (unet.runtime.device !== gpu.device || !unet.outputsOnGpu) {
+      throw new Error(
+        `Invalid option unet: ${unet.name} must run on the toolkit's device with outputs on the GPU (webgpu execution provider)`,
+      );
+    }
+    const sample = declared(unet, "sample", "inputs");
+    const timestep = declared(unet, "timestep", "inputs");
+    const context = declared(unet, "encoder_hidden_states", "inputs");
+    const out = declared(unet, "out_sample", "outputs");
+    if (sample.dtype !== "float32" && sample.dtype !== "float16") {
+      throw new Error(
+        `Invalid UNet ${unet.name}: expected input sample of dtype float32 or float16, got ${sample.dtype}`,
+      );
+    }
+    const dtype = sample.dtype;
+    for (const v of [context, out]) {
+      if (v.dtype !== dtype) {
+        throw new Error(
+          `Invalid UNet ${unet.name}: expected ${v.name} of dtype ${dtype} like sample, got ${v.dtype}`,
+        );
+      }
+    }
+    const want = [l.channels, l.height, l.width];
+    const fits = (shape: (number | string)[], tail: number[]) =>
+      shape.length === tail.length + 1 &&
+      tail.every((d, k) => typeof shape[k + 1] === "string" || shape[k + 1] === d);
+    if (!fits(sample.shape, want) || !fits(out.shape, want)) {
+      throw new Error(
+        `Invalid UNet ${unet.name}: expected sample and out_sample of shape [B, ${
+          want.join(", ")
+        }], got [${sample.shape}] and [${out.shape}]`,
+      );
+    }
+    const e = options.embeddings;
+    if (!fits(context.shape, [e.tokens, e.hidden])) {
+      throw new Error(
+        `Invalid UNet ${unet.name}: expected encoder_hidden_states of shape [B, ${e.tokens}, ${e.hidden}] (the text encoder's last_hidden_state), got [${context.shape}]`,
+      );
+    }
+    if (e.dtype !== dtype) {
+      throw new Error(
+        `Invalid option embeddings: the UNet ${unet.name} takes ${dtype} encoder_hidden_states, the embeddings are ${e.dtype}`,
+      );
+    }
+    if (!(TIMESTEP_TYPES as readonly string[]).includes(timestep.dtype)) {
+      throw new Error(
+        `Invalid UNet ${unet.name}: expected timestep of dtype ${
+          TIMESTEP_TYPES.join(", ")
+        }, got ${timestep.dtype}`,
+      );
+    }
+    if (timestep.shape.length > 1) {
+      throw new Error(
+        `Invalid UNet ${unet.name}: expected timestep of shape [B] or [], got [${timestep.shape}]`,
+      );
+    }
+    const batch = sample.shape[0];
+    let batching: UnetBatching = "joint";
+    if (typeof batch === "number") {
+      if (batch === 2 * maxItems) batching = "joint";
+      else if (batch === maxItems) batching = "separate";
+      else {
+        throw new Error(
+          `Invalid UNet ${unet.name}: its batch is fixed to ${batch}, expected ${maxItems} or ${
+            2 * maxItems
+          } for maxItems ${maxItems} (export with a dynamic batch to score other counts)`,
+        );
+      }
+    }
+    const cast = dtype === "float16" ? await F16Cast.create(gpu) : null;
+    return new UnetDenoiser(gpu, {
+      options: { ...options, maxItems },
+      batching,
+      dtype,
+      timestepType: timestep.dtype as UnetTimestepType,
+      scalarTimestep: timestep.shape.length === 0,
+      cast,
+    });
+  }
+
+  #timesteps(ts: readonly number[], repeat: number): OrtHostFeed {
+    if (this.#scalarTimestep) {
+      if (ts.some((t) => t !== ts[0])) {
+        throw new Error(
+          `Cannot run ${this.unet.name}: its timestep is a scalar, but the items drew different timesteps ${ts}`,
+        );
+      }
+    }
+    const values = this.#scalarTimestep
+      ? [ts[0]!]
+      : Array.from({ length: repeat }, () => ts).flat();
+    const dims = this.#scalarTimestep ? [] : [values.length];
+    switch (this.timestepType) {
+      case "int64":
+        return { data: BigInt64Array.from(values, (t) => BigInt(t)), dtype: "int64", dims };
+      case "int32":
+        return { data: Int32Array.from(values), dtype: "int32", dims };
+      case "float16":
+        return {
+          data: new Uint16Array(new Float16Array(values).buffer),
+          dtype: "float16",
+          dims,
+        };
+      default:
+        return { data: Float32Array.from(values), dtype: "float32", dims };
+    }
+  }
+
+  /**
+   * Writes ε̂_cond and ε̂_uncond of the request's z_t.
+   *
+   * @param request the noisy latents `[items][c·h·w]`, timesteps and prompt
+   * @returns a promise settling once the work is queued
+   */
+  async predict(request: DenoiseRequest): Promise<void> {
+    const B = requireInt("items", request.items, { min: 1, max: this.maxItems });
+    if (request.perItem !== this.#perItem) {
+      throw new RangeError(
+        `Invalid option perItem: the UNet ${this.unet.name} takes ${this.#perItem} values per item (${
+          this.#latent.join("×")
+        }), got ${request.perItem}`,
+      );
+    }
+    const cond = await this.#embeddings.get(request.conditioning.prompt ?? this.#prompt);
+    const uncond = await this.#embeddings.get(this.#negative);
+    const n = B * this.#perItem;
+    const f32Bytes = 4 * n;
+    const ctxBytes = this.#embeddings.bytes;
+    const joint = this.batching === "joint";
+    this.#gpu.submit((e) => {
+      if (this.#staging === null) {
+        e.copyBufferToBuffer(request.noisy, 0, this.#sample, 0, f32Bytes);
+        if (joint) e.copyBufferToBuffer(request.noisy, 0, this.#sample, f32Bytes, f32Bytes);
+      } else {
+        e.copyBufferToBuffer(request.noisy, 0, this.#staging, 0, f32Bytes);
+        const pass = e.beginComputePass({ label: `${this.name} sample f16` });
+        for (const c of this.#casts[B]!.sample) c.encode(pass);
+        pass.end();
+      }
+      for (let k = 0; k < B; k++) {
+        e.copyBufferToBuffer(cond, 0, this.#context, k * ctxBytes, ctxBytes);
+        const [target, at] = joint
+          ? [this.#context, (B + k) * ctxBytes]
+          : [this.#contextUncond!, k * ctxBytes];
+        e.copyBufferToBuffer(uncond, 0, target, at, ctxBytes);
+      }
+    });
+    const [c, h, w] = this.#latent;
+    const hidden = [this.#embeddings.tokens, this.#embeddings.hidden];
+    const bytes = this.dtype === "float16" ? 2 : 4;
+    if (joint) {
+      await this.unet.runInto({
+        sample: { buffer: this.#sample, dtype: this.dtype, dims: [2 * B, c, h, w] },
+        timestep: this.#timesteps(request.timesteps, 2),
+        encoder_hidden_states: {
+          buffer: this.#context,
+          dtype: this.dtype,
+          dims: [2 * B, ...hidden],
+        },
+      }, { out_sample: this.#output });
+    } else {
+      for (
+        const [context, offset] of [[this.#context, 0], [this.#contextUncond!, n * bytes]] as const
+      ) {
+        await this.unet.runInto({
+          sample: { buffer: this.#sample, dtype: this.dtype, dims: [B, c, h, w] },
+          timestep: this.#timesteps(request.timesteps, 1),
+          encoder_hidden_states: { buffer: context, dtype: this.dtype, dims: [B, ...hidden] },
+        }, { out_sample: { buffer: this.#output, offset } });
+      }
+    }
+    this.#gpu.submit((e) => {
+      let from = this.#output;
+      if (this.#staging !== null) {
+        const pass = e.beginComputePass({ label: `${this.name} out_sample f32` });
+        for (const cast of this.#casts[B]!.eps) cast.encode(pass);
+        pass.end();
+        from = this.#staging;
+      }
+      e.copyBufferToBuffer(from, 0, request.epsCond, 0, f32Bytes);
+      e.copyBufferToBuffer(from, f32Bytes, request.epsUncond, 0, f32Bytes);
+    });
+  }
+
+  /** Frees the denoiser's buffers (not the session or the embeddings, which callers share). */
+  destroy(): void {
+    for (const set of this.#casts) {
+      if (set === undefined) continue;
+      for (const c of [...set.sample, ...set.eps]) c.destroy();
+    }
+    for (
+      const b of [this.#sample, this.#output, this.#context, this.#contextUncond, this.#staging]
+    ) {
+      b?.destroy();
+    }
+  }
+}
