@@ -25,7 +25,28 @@ import {
   type VaeWeights,
 } from "./vae_encoder_twin.ts";
 
-/** Options of {@linkcode VaeEncoder.create}. */
+/**
+ * Options of {@linkcode VaeEncoder.create}.
+ *
+ * @example
+ * ```ts
+ * import type { VaeEncoderOptions } from "./vae_encoder.ts";
+ * import { vaeEncoderPlan } from "./vae_encoder_twin.ts";
+ * const config = { channels: [4, 8], groups: 2, layersPerBlock: 1 };
+ * const tensors = vaeEncoderPlan(config, { height: 8, width: 8 }).tensors;
+ * const options: VaeEncoderOptions = {
+ *   config,
+ *   height: 8,
+ *   width: 8,
+ *   weights: Object.fromEntries(
+ *     Object.entries(tensors).map(([k, s]) => [k, new Float32Array(s.reduce((a, b) => a * b))]),
+ *   ),
+ *   backward: false,
+ * };
+ * // VaeEncoder.create(gpu, options) unrolls the same plan.
+ * console.log(vaeEncoderPlan(options.config ?? {}, options).latent); // { channels: 4, height: 4, width: 4 }
+ * ```
+ */
 export interface VaeEncoderOptions {
   /** Architecture; defaults are SD v1.5's. */
   config?: VaeEncoderConfig;

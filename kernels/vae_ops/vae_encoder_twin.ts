@@ -35,14 +35,33 @@ export interface VaeEncoderConfig {
   latentChannels?: number;
 }
 
-/** One block of the plan; `prefix` is its tensor-name prefix in diffusers' state dict. */
+/**
+ * One block of the plan; `prefix` is its tensor-name prefix in diffusers' state dict.
+ *
+ * @example
+ * ```ts
+ * import { type VaeBlock, vaeBlockOutput, vaeEncoderPlan } from "./vae_encoder_twin.ts";
+ * const plan = vaeEncoderPlan({ channels: [8, 16], groups: 4, layersPerBlock: 1 }, { height: 16, width: 16 });
+ * const attention: VaeBlock = plan.blocks.find((b) => b.kind === "attention")!;
+ * console.log(attention.prefix, vaeBlockOutput(attention)); // encoder.mid_block.attentions.0 { channels: 16, height: 8, width: 8 }
+ * ```
+ */
 export type VaeBlock =
   | { kind: "conv"; prefix: string; shape: Conv2dShape }
   | { kind: "norm"; prefix: string; shape: GroupNormShape }
   | { kind: "resnet"; prefix: string; in: number; out: number; height: number; width: number }
   | { kind: "attention"; prefix: string; channels: number; height: number; width: number };
 
-/** The encoder unrolled for one input size. */
+/**
+ * The encoder unrolled for one input size.
+ *
+ * @example
+ * ```ts
+ * import { type VaeEncoderPlan, vaeEncoderPlan } from "./vae_encoder_twin.ts";
+ * const plan: VaeEncoderPlan = vaeEncoderPlan({}, { height: 256, width: 256 });
+ * console.log(plan.input, plan.latent, plan.groups); // { channels: 3, height: 256, width: 256 } { channels: 4, height: 32, width: 32 } 32
+ * ```
+ */
 export interface VaeEncoderPlan {
   /** Blocks in forward order; block i reads activation i and writes activation i + 1. */
   blocks: VaeBlock[];
@@ -201,7 +220,22 @@ export function vaeBlockOutput(b: VaeBlock): { channels: number; height: number;
   }
 }
 
-/** Weights by diffusers tensor name, row-major as in the state dict. */
+/**
+ * Weights by diffusers tensor name, row-major as in the state dict.
+ *
+ * @example
+ * ```ts
+ * import { type VaeWeights, vaeEncoderPlan, vaeEncoderTwin } from "./vae_encoder_twin.ts";
+ * const plan = vaeEncoderPlan({ channels: [4], groups: 2, layersPerBlock: 1 }, { height: 2, width: 2 });
+ * const weights: VaeWeights = Object.fromEntries(
+ *   Object.entries(plan.tensors).map(([k, s]) => [k, new Float64Array(s.reduce((a, b) => a * b))]),
+ * );
+ * // With every other weight zero, the moments are quant_conv's bias: μ, then logvar.
+ * weights["quant_conv.bias"] = [1, 2, 3, 4, -1, -2, -3, -4];
+ * const moments = vaeEncoderTwin(plan, weights, new Float64Array(12));
+ * console.log(moments[0], moments[16]); // 1 -1
+ * ```
+ */
 export type VaeWeights = Record<string, ArrayLike<number>>;
 
 /**

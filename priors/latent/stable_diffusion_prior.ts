@@ -22,7 +22,19 @@ import { LatentSdsPrior } from "./latent_sds_prior.ts";
 import { TextEmbeddings } from "./text_embeddings.ts";
 import { UnetDenoiser } from "./unet_denoiser.ts";
 
-/** The command that writes the ONNX part of the model folder. */
+/**
+ * The command that writes the ONNX part of the model folder.
+ *
+ * @example A missing model folder points at the command
+ * ```ts
+ * import { OrtRuntime } from "../onnx/ort_runtime.ts";
+ * import { createStableDiffusionPrior, SD_EXPORT_COMMAND } from "./stable_diffusion_prior.ts";
+ * const runtime = await OrtRuntime.create({ executionProvider: "wasm" });
+ * const error = await createStableDiffusionPrior(runtime, { model: "/nonexistent", width: 64, height: 64 })
+ *   .catch((e: Error) => e);
+ * console.log((error as Error).message.endsWith(SD_EXPORT_COMMAND)); // true
+ * ```
+ */
 export const SD_EXPORT_COMMAND =
   "optimum-cli export onnx --model runwayml/stable-diffusion-v1-5 DIR (and copy vae/diffusion_pytorch_model.safetensors and vae/config.json of the same repository into DIR/vae/)";
 

@@ -18,9 +18,27 @@
  * @module
  */
 
-/** CLIP's per-channel mean (OpenAI CLIP, as in `preprocessor_config.json`). */
+/**
+ * CLIP's per-channel mean (OpenAI CLIP, as in `preprocessor_config.json`).
+ *
+ * @example A black image becomes −mean/std
+ * ```ts
+ * import { CLIP_MEAN, CLIP_STD, clipImageInput } from "./clip_image_input.ts";
+ * const black = clipImageInput(new Float32Array(224 * 224 * 3), { width: 224, height: 224 });
+ * console.log((-black[0]! * CLIP_STD[0]).toFixed(4), CLIP_MEAN[0].toFixed(4)); // 0.4815 0.4815
+ * ```
+ */
 export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
-/** CLIP's per-channel standard deviation. */
+/**
+ * CLIP's per-channel standard deviation.
+ *
+ * @example Undo the normalisation of a white image
+ * ```ts
+ * import { CLIP_MEAN, CLIP_STD, clipImageInput } from "./clip_image_input.ts";
+ * const white = clipImageInput(new Float32Array(224 * 224 * 3).fill(1), { width: 224, height: 224 });
+ * console.log((white[0]! * CLIP_STD[0] + CLIP_MEAN[0]).toFixed(4)); // 1.0000
+ * ```
+ */
 export const CLIP_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
 const PRECISION_BITS = 22; // Pillow: 32 − 8 − 2

@@ -23,10 +23,29 @@ import { readSafetensorsHeader } from "../../io/safetensors.ts";
 import { EXTERNAL_DATA_SCAN_LIMIT, externalDataLocations } from "../onnx/onnx_external_data.ts";
 import { type OnnxValue, readOnnxSignature } from "./onnx_signature.ts";
 
-/** The priors a model folder can hold. */
+/**
+ * The priors a model folder can hold.
+ *
+ * @example
+ * ```ts
+ * import { MODEL_FOLDERS, type PriorName } from "./model_folders.ts";
+ * const prior: PriorName = "zero123";
+ * console.log(MODEL_FOLDERS[prior].repository); // Yuyang-z/zero123-xl
+ * ```
+ */
 export type PriorName = "sd" | "zero123" | "modelscope" | "controlnet";
 
-/** A size the toolkit needs: a number, or `null` for any (symbolic dims always pass). */
+/**
+ * A size the toolkit needs: a number, or `null` for any (symbolic dims always pass).
+ *
+ * @example
+ * ```ts
+ * import { type ExpectedDim, MODEL_FOLDERS } from "./model_folders.ts";
+ * const textEncoder = MODEL_FOLDERS.sd.files.find((f) => f.path === "text_encoder/model.onnx")!;
+ * const shape: ExpectedDim[] = textEncoder.outputs![0]!.shape;
+ * console.log(shape); // [ null, 77, 768 ]
+ * ```
+ */
 export type ExpectedDim = number | null;
 
 /**

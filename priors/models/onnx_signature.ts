@@ -66,7 +66,15 @@ export interface OnnxSignature {
   outputs: OnnxValue[];
 }
 
-/** ONNX `TensorProto.DataType` numbers by the names ONNX Runtime Web uses. */
+/**
+ * ONNX `TensorProto.DataType` numbers by the names ONNX Runtime Web uses.
+ *
+ * @example
+ * ```ts
+ * import { ONNX_ELEMENT_TYPES } from "./onnx_signature.ts";
+ * console.log(ONNX_ELEMENT_TYPES[1], ONNX_ELEMENT_TYPES[10], ONNX_ELEMENT_TYPES[7]); // float32 float16 int64
+ * ```
+ */
 export const ONNX_ELEMENT_TYPES: Readonly<Record<number, string>> = {
   1: "float32",
   2: "uint8",
@@ -116,7 +124,18 @@ class FileWindow {
   }
 }
 
-/** One protobuf field: its number, wire type and where its payload lies. */
+/**
+ * One protobuf field: its number, wire type and where its payload lies.
+ *
+ * @example
+ * ```ts
+ * import { type ProtoField, protoFields } from "./onnx_signature.ts";
+ * // field 1 = 150 (varint), field 2 = "hi"
+ * const bytes = new Uint8Array([8, 150, 1, 18, 2, 104, 105]);
+ * const [n, s]: ProtoField[] = protoFields(bytes);
+ * console.log(n!.value, new TextDecoder().decode(bytes.subarray(s!.dataStart, s!.end))); // 150n hi
+ * ```
+ */
 export interface ProtoField {
   /** Field number. */
   field: number;

@@ -37,7 +37,26 @@ import type { TextualInversion } from "./textual_inversion.ts";
 
 const onnx = onnxProto.onnx;
 
-/** The initializer name optimum and `torch.onnx.export` give CLIP's token embedding. */
+/**
+ * The initializer name optimum and `torch.onnx.export` give CLIP's token embedding.
+ *
+ * @example
+ * ```ts
+ * import onnxProto from "onnx-proto";
+ * import { readOnnxTokenEmbedding, TOKEN_EMBEDDING_INITIALIZER } from "./onnx_token_embedding.ts";
+ * const model = onnxProto.onnx.ModelProto.encode({
+ *   irVersion: 8,
+ *   graph: {
+ *     initializer: [{
+ *       name: TOKEN_EMBEDDING_INITIALIZER, dims: [2, 1], dataType: 1,
+ *       rawData: new Uint8Array(new Float32Array([5, 6]).buffer),
+ *     }],
+ *   },
+ * }).finish();
+ * const embedding = readOnnxTokenEmbedding(model);
+ * console.log(embedding.name === TOKEN_EMBEDDING_INITIALIZER, embedding.data); // true Float32Array(2) [ 5, 6 ]
+ * ```
+ */
 export const TOKEN_EMBEDDING_INITIALIZER = "text_model.embeddings.token_embedding.weight";
 
 const FLOAT = 1, FLOAT16 = 10;

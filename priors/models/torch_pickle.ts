@@ -24,7 +24,18 @@
  */
 import { crc32, ZipArchive } from "./zip_archive.ts";
 
-/** Element types of the storages the reader accepts. */
+/**
+ * Element types of the storages the reader accepts.
+ *
+ * @example
+ * ```ts
+ * import { readTorchArchive, type TorchFloatType, type TorchTensor, writeTorchArchive } from "./torch_pickle.ts";
+ * const bytes = writeTorchArchive({ emb: { shape: [2], data: new Float32Array([0.5, 1]), dtype: "float16" } });
+ * const emb = (readTorchArchive(bytes) as Record<string, TorchTensor>).emb!;
+ * const dtype: TorchFloatType = emb.dtype;
+ * console.log(dtype, emb.data); // float16 Float32Array(2) [ 0.5, 1 ]
+ * ```
+ */
 export type TorchFloatType = "float32" | "float16" | "bfloat16" | "float64";
 
 const STORAGES: Record<string, { dtype: TorchFloatType; bytes: number }> = {
@@ -461,7 +472,17 @@ export function readTorchArchive(bytes: Uint8Array, source = "(bytes)"): unknown
   });
 }
 
-/** One tensor for {@linkcode writeTorchArchive}. */
+/**
+ * One tensor for {@linkcode writeTorchArchive}.
+ *
+ * @example
+ * ```ts
+ * import { readTorchArchive, type TorchTensor, type TorchTensorInput, writeTorchArchive } from "./torch_pickle.ts";
+ * const input: TorchTensorInput = { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) };
+ * const dict = readTorchArchive(writeTorchArchive({ "<cat>": input })) as Record<string, TorchTensor>;
+ * console.log(dict["<cat>"]!.shape, dict["<cat>"]!.dtype); // [ 2, 2 ] float32
+ * ```
+ */
 export interface TorchTensorInput {
   /** Dimensions. */
   shape: number[];

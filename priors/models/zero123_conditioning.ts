@@ -27,7 +27,16 @@
 import { readSafetensors } from "../../io/safetensors.ts";
 import type { RelativePose } from "../prior.ts";
 
-/** Width of the pose vector. */
+/**
+ * Width of the pose vector.
+ *
+ * @example
+ * ```ts
+ * import { ZERO123_POSE_DIM, zero123PoseVector } from "./zero123_conditioning.ts";
+ * const T = zero123PoseVector({ dTheta: 10, dPhi: 20, dRadius: 0 });
+ * console.log(T.length === ZERO123_POSE_DIM, 768 + ZERO123_POSE_DIM); // true 772
+ * ```
+ */
 export const ZERO123_POSE_DIM = 4;
 
 /**

@@ -20,7 +20,19 @@
  */
 import { inflateRawSync } from "node:zlib";
 
-/** One entry of the central directory. */
+/**
+ * One entry of the central directory.
+ *
+ * @example
+ * ```ts
+ * import { crc32, ZipArchive, type ZipEntry } from "./zip_archive.ts";
+ * const bytes = Uint8Array.from(atob(
+ *   "UEsDBBQAAAAAAAAAIQCsKpPYAgAAAAIAAAAGAAAAaGkudHh0aGlQSwECFAMUAAAAAAAAACEArCqT2AIAAAACAAAABgAAAAAAAAAAAAAAgAEAAAAAaGkudHh0UEsFBgAAAAABAAEANAAAACYAAAAAAA==",
+ * ), (c) => c.charCodeAt(0));
+ * const entry: ZipEntry = ZipArchive.fromBytes(bytes).entries.get("hi.txt")!;
+ * console.log(entry.method, entry.size, entry.crc32 === crc32(new TextEncoder().encode("hi"))); // 0 2 true
+ * ```
+ */
 export interface ZipEntry {
   /** Path inside the archive, `/`-separated. */
   name: string;

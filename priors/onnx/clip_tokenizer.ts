@@ -21,7 +21,16 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 
-/** CLIP's context length. */
+/**
+ * CLIP's context length.
+ *
+ * @example
+ * ```ts
+ * import { CLIP_MAX_LENGTH, ClipTokenizer } from "./clip_tokenizer.ts";
+ * const tokenizer = ClipTokenizer.fromVocab({ "a</w>": 0, "<|startoftext|>": 1, "<|endoftext|>": 2 }, []);
+ * console.log(tokenizer.maxLength === CLIP_MAX_LENGTH, tokenizer.encode("a").length); // true 77
+ * ```
+ */
 export const CLIP_MAX_LENGTH = 77;
 
 const BOS = "<|startoftext|>";

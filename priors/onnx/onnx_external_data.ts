@@ -23,6 +23,14 @@ import type { onnx as Onnx } from "onnx-proto";
  * Largest model file {@linkcode externalDataLocations} decodes. Models that keep their
  * weights outside are graph-only and small; a larger file holds its weights inline, and
  * decoding gigabytes of protobuf only to find nothing would double the load time.
+ *
+ * @example
+ * ```ts
+ * import { EXTERNAL_DATA_SCAN_LIMIT, externalDataLocations } from "./onnx_external_data.ts";
+ * // A file past the limit is not decoded: it is taken to hold its weights inline.
+ * const large = new Uint8Array(EXTERNAL_DATA_SCAN_LIMIT + 1);
+ * console.log(EXTERNAL_DATA_SCAN_LIMIT / 2 ** 20, externalDataLocations(large)); // 64 []
+ * ```
  */
 export const EXTERNAL_DATA_SCAN_LIMIT = 64 * 2 ** 20;
 

@@ -29,7 +29,20 @@ import type { onnx as Onnx } from "onnx-proto";
 // onnx-proto is CommonJS whose namespace Deno cannot name statically: it sits on the default.
 const onnx = onnxProto.onnx;
 
-/** Element types the fixtures accept for inputs and outputs. */
+/**
+ * Element types the fixtures accept for inputs and outputs.
+ *
+ * @example
+ * ```ts
+ * import { buildOnnxFixture, type OnnxDataType } from "./onnx_fixture.ts";
+ * const dtype: OnnxDataType = "int64";
+ * const fixture = buildOnnxFixture({
+ *   inputs: [{ name: "timestep", dtype, shape: [1] }],
+ *   outputs: [{ name: "y", dtype: "float32", shape: [1] }],
+ * });
+ * console.log(fixture.spec.inputs[0]!.dtype, fixture.evaluate({ timestep: [10n] }).y); // int64 Float64Array(1) [ 15 ]
+ * ```
+ */
 export type OnnxDataType = "float32" | "float16" | "int32" | "int64";
 
 /**

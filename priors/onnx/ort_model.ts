@@ -33,7 +33,22 @@
 import type { InferenceSession, Tensor } from "onnxruntime-web/webgpu";
 import type { OrtRuntime } from "./ort_runtime.ts";
 
-/** Element types ORT can take from a GPU buffer. */
+/**
+ * Element types ORT can take from a GPU buffer.
+ *
+ * @example
+ * ```ts
+ * import type { OrtGpuDataType, OrtGpuFeed } from "./ort_model.ts";
+ * const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+ * const dtype: OrtGpuDataType = "float16";
+ * // 8 halves are 16 bytes, already a whole vec4.
+ * const buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+ * const feed: OrtGpuFeed = { buffer, dtype, dims: [8] };
+ * console.log(feed.dtype, feed.buffer.size); // float16 16
+ * buffer.destroy();
+ * device.destroy();
+ * ```
+ */
 export type OrtGpuDataType = Tensor.GpuBufferDataTypes;
 
 /**

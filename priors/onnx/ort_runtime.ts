@@ -36,10 +36,30 @@ import { buildOnnxFixture } from "./onnx_fixture.ts";
 import { externalDataLocations } from "./onnx_external_data.ts";
 import { OrtModel } from "./ort_model.ts";
 
-/** The `onnxruntime-web/webgpu` module. */
+/**
+ * The `onnxruntime-web/webgpu` module.
+ *
+ * @example
+ * ```ts
+ * import { loadOrt, type Ort } from "./ort_runtime.ts";
+ * const ort: Ort = await loadOrt();
+ * const t = new ort.Tensor("float32", new Float32Array([1, 2, 3, 4]), [2, 2]);
+ * console.log(t.dims, t.size); // [ 2, 2 ] 4
+ * ```
+ */
 export type Ort = typeof OrtModule;
 
-/** Execution providers the toolkit uses: WebGPU, or WASM on the CPU as the fallback. */
+/**
+ * Execution providers the toolkit uses: WebGPU, or WASM on the CPU as the fallback.
+ *
+ * @example
+ * ```ts
+ * import { type OrtExecutionProvider, OrtRuntime } from "./ort_runtime.ts";
+ * const provider: OrtExecutionProvider = "wasm";
+ * const runtime = await OrtRuntime.create({ executionProvider: provider });
+ * console.log(runtime.executionProvider, runtime.device); // wasm null
+ * ```
+ */
 export type OrtExecutionProvider = "webgpu" | "wasm";
 
 const PROVIDERS: readonly OrtExecutionProvider[] = ["webgpu", "wasm"];
