@@ -119,8 +119,9 @@ export interface FitSettings {
 
 /**
  * The presets. `tiny` is sized for about five minutes per scene on a 2-core CPU with
- * Mesa's llvmpipe: 32² renders, a 6-level grid of 16 keyframes, a 16-wide MLP, a 32³×4
- * occupancy grid, a 2√3/128 marching step and, because it has a few hundred steps rather
+ * Mesa's llvmpipe: 32² renders, a 6-level grid of 24 keyframes, a 16-wide MLP, a 32³×4
+ * occupancy grid, a 2√3/256 marching step (the flag's cloth is 0.02 thick, less than
+ * 2√3/128 ≈ 0.027, so coarser steps skip it) and, because it has a few hundred steps rather
  * than thousands, 5× the SPEC.md learning rates (grid 5e-2, MLP 1e-2) and a strong alpha
  * term. On llvmpipe the MLP backward (∝ inputs × hidden) and the time-TV scatter
  * (∝ points × keyframes) dominate a step, hence the narrow MLP and the 256 TV points.
@@ -136,19 +137,19 @@ export interface FitSettings {
 export const FIT_PRESET_SETTINGS: Readonly<Record<FitPresetName, Readonly<FitSettings>>> = Object
   .freeze({
     tiny: Object.freeze({
-      iterations: 550,
+      iterations: 800,
       resolution: 32,
       framesPerIteration: 1,
       levels: 6,
       log2TableSize: 14,
       baseResolution: 16,
       finestResolution: 128,
-      keyframes: 16,
+      keyframes: 24,
       mlpHidden: 16,
       occupancyRes: 32,
       occupancySlices: 4,
       occupancyInterval: 16,
-      dt: (2 * Math.sqrt(3)) / 128,
+      dt: (2 * Math.sqrt(3)) / 256,
       lrGrid: 5e-2,
       lrMlp: 1e-2,
       lrFinalScale: 1,
