@@ -15,9 +15,7 @@
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 
-const TM: u32 = 64u;
-const TN: u32 = 64u;
-const TK: u32 = 16u;
+#include "gemm_tile"
 const WG: u32 = 256u;
 
 struct MatmulUniforms {
@@ -41,8 +39,6 @@ struct MatmulUniforms {
 // softmax_backward: P, read beside dP (in mat_c).
 @group(0) @binding(4) var<storage, read> probs: array<f32>;
 
-var<workgroup> tile_a: array<f32, TK * TM>;
-var<workgroup> tile_b: array<f32, TK * TN>;
 var<workgroup> red: array<f32, WG>;
 
 fn load_a(base: u32, m: u32, k: u32) -> f32 {
@@ -97,19 +93,7 @@ fn matmul(
       tile_b[bk * TN + bn] = vb;
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        a[i] = tile_a[kk * TM + lid.y + 16u * i];
-        b[i] = tile_b[kk * TN + lid.x + 16u * i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-          acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]);
-        }
-      }
-    }
+    gemm_tile_accumulate(&acc, lid);
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {

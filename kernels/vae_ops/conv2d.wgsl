@@ -18,9 +18,7 @@ override MODE: u32 = 0u;
 override KS: u32 = 3u;
 override STRIDE: u32 = 1u;
 
-const TM: u32 = 64u;
-const TN: u32 = 64u;
-const TK: u32 = 16u;
+#include "gemm_tile"
 const WG: u32 = 256u;
 
 struct ConvUniforms {
@@ -49,8 +47,6 @@ struct ConvUniforms {
 @group(0) @binding(4) var<uniform> U: ConvUniforms;
 @group(0) @binding(5) var<storage, read_write> grad_bias: array<f32>;
 
-var<workgroup> tile_a: array<f32, TK * TM>;
-var<workgroup> tile_b: array<f32, TK * TN>;
 var<workgroup> red: array<f32, WG>;
 
 fn gemm_rows() -> u32 {
@@ -176,19 +172,7 @@ fn main(
       tile_b[bk * TN + bn] = vb;
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        a[i] = tile_a[kk * TM + lid.y + 16u * i];
-        b[i] = tile_b[kk * TN + lid.x + 16u * i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-          acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]);
-        }
-      }
-    }
+    gemm_tile_accumulate(&acc, lid);
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {
