@@ -1,22 +1,11 @@
 /** A tiny real run shared by the server tests: a one-sphere scene, a few steps per stage. */
 import { writePng } from "../../io/png.ts";
-import { parseScene } from "../../scenes/scene_config.ts";
+import { BOB_SCENE } from "../_bob_scene.ts";
 import { referenceRgba } from "../../scenes/write_reference.ts";
 import { animate, type AnimateResult } from "../../stages/animate.ts";
 import type { Gpu } from "../../kernels/gpu.ts";
 
-const SCENE = parseScene(
-  [
-    "name: bob",
-    "motion_prompt: A red ball bobs up and down.",
-    "primitives:",
-    "  - type: sphere",
-    "    radius: 0.35",
-    "    color: [0.9, 0.1, 0.1]",
-    "    motion:",
-    "      translate: [{ t: 0, value: [0, 0, 0] }, { t: 1, value: [0, 0.1, 0] }]",
-  ].join("\n"),
-);
+const SCENE = BOB_SCENE;
 
 /** Runs the three stages into `out` with previews every `previewEvery` steps. */
 export async function tinyRun(

@@ -1,23 +1,12 @@
 import assert from "assert";
 import { writePng } from "../../io/png.ts";
-import { parseScene } from "../../scenes/scene_config.ts";
+import { BOB_SCENE } from "../_bob_scene.ts";
 import { referenceRgba } from "../../scenes/write_reference.ts";
 import { animate } from "../../stages/animate.ts";
 import { resolveAnimateSettings, SettingsError } from "../../stages/animate_settings.ts";
 import { GPU_TEST, testGpu } from "../contracts/_harness.ts";
 
-const SCENE = parseScene(
-  [
-    "name: bob",
-    "motion_prompt: A red ball bobs up and down.",
-    "primitives:",
-    "  - type: sphere",
-    "    radius: 0.35",
-    "    color: [0.9, 0.1, 0.1]",
-    "    motion:",
-    "      translate: [{ t: 0, value: [0, 0, 0] }, { t: 1, value: [0, 0.1, 0] }]",
-  ].join("\n"),
-);
+const SCENE = BOB_SCENE;
 
 function small(iterations: number) {
   const stage = { iterations, referenceWarmup: 10, checkpointEvery: 0, levelMaskSteps: 0 };
