@@ -239,22 +239,11 @@ export class VaeEncoder {
       const dy = grads[i + 1];
       const fw: Command[] = [];
       const bw: Command[] = [];
-      if (b.kind === "conv") {
-        const op = await conv(b.prefix, b.shape, {
-          input: x,
-          output: y,
-          gradOutput: dy,
-          gradInput: dx,
-        });
-        fw.push({ pass: (p) => op.encodeForward(p) });
-        bw.push({ pass: (p) => op.encodeBackward(p) });
-      } else if (b.kind === "norm") {
-        const op = await norm(b.prefix, b.shape, {
-          input: x,
-          output: y,
-          gradOutput: dy,
-          gradInput: dx,
-        });
+      if (b.kind === "conv" || b.kind === "norm") {
+        const io = { input: x, output: y, gradOutput: dy, gradInput: dx };
+        const op = b.kind === "conv"
+          ? await conv(b.prefix, b.shape, io)
+          : await norm(b.prefix, b.shape, io);
         fw.push({ pass: (p) => op.encodeForward(p) });
         bw.push({ pass: (p) => op.encodeBackward(p) });
       } else if (b.kind === "resnet") {
