@@ -29,9 +29,11 @@ export {
   type StableDiffusionPriorOptions,
 } from "./stable_diffusion_prior.ts";
 export { type FloatDtype, TextEmbeddings, type TextEmbeddingsOptions } from "./text_embeddings.ts";
+export { type UnetBatching, UnetDenoiser, type UnetDenoiserOptions } from "./unet_denoiser.ts";
 export {
-  type UnetBatching,
-  UnetDenoiser,
-  type UnetDenoiserOptions,
+  declaredValue,
+  TIMESTEP_TYPES,
+  timestepFeed,
+  timestepInput,
   type UnetTimestepType,
-} from "./unet_denoiser.ts";
+} from "./unet_inputs.ts";

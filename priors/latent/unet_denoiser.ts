@@ -11,9 +11,15 @@
 import type { Gpu } from "../../kernels/gpu.ts";
 import { requireInt } from "../../kernels/validate.ts";
 import type { Denoiser, DenoiseRequest } from "../denoiser.ts";
-import type { OrtHostFeed, OrtModel, OrtValueInfo } from "../onnx/ort_model.ts";
+import type { OrtModel } from "../onnx/ort_model.ts";
 import { F16Cast, type F16CastCall } from "./f16_cast.ts";
 import type { FloatDtype, TextEmbeddings } from "./text_embeddings.ts";
+import {
+  declaredValue,
+  timestepFeed,
+  timestepInput,
+  type UnetTimestepType,
+} from "./unet_inputs.ts";
 
 /**
  * Options of {@linkcode UnetDenoiser.create}.
@@ -52,33 +58,6 @@ export interface UnetDenoiserOptions {
  * ```
  */
 export type UnetBatching = "joint" | "separate";
-
-/**
- * Element types a UNet's `timestep` may declare: optimum writes int64, older diffusers
- * exports float32.
- *
- * @example
- * ```ts
- * import type { UnetTimestepType } from "./unet_denoiser.ts";
- * const t: UnetTimestepType = "int64";
- * console.log(t); // int64
- * ```
- */
-export type UnetTimestepType = "float32" | "float16" | "int64" | "int32";
-
-const TIMESTEP_TYPES: readonly UnetTimestepType[] = ["float32", "float16", "int64", "int32"];
-
-function declared(model: OrtModel, name: string, list: "inputs" | "outputs"): OrtValueInfo {
-  const info = model[list].find((v) => v.name === name);
-  if (info === undefined) {
-    throw new Error(
-      `Invalid UNet ${model.name}: expected an ${
-        list === "inputs" ? "input" : "output"
-      } named ${name}, got ${model[list].map((v) => v.name).join(", ")}`,
-    );
-  }
-  return info;
-}
 
 /**
  * The UNet denoiser. Buffers, casts and bind groups are built once for `maxItems`;
@@ -223,10 +202,10 @@ export class UnetDenoiser implements Denoiser {
         `Invalid option unet: ${unet.name} must run on the toolkit's device with outputs on the GPU (webgpu execution provider)`,
       );
     }
-    const sample = declared(unet, "sample", "inputs");
-    const timestep = declared(unet, "timestep", "inputs");
-    const context = declared(unet, "encoder_hidden_states", "inputs");
-    const out = declared(unet, "out_sample", "outputs");
+    const sample = declaredValue(unet, "sample", { list: "inputs" });
+    const timestep = timestepInput(unet);
+    const context = declaredValue(unet, "encoder_hidden_states", { list: "inputs" });
+    const out = declaredValue(unet, "out_sample", { list: "outputs" });
     if (sample.dtype !== "float32" && sample.dtype !== "float16") {
       throw new Error(
         `Invalid UNet ${unet.name}: expected input sample of dtype float32 or float16, got ${sample.dtype}`,
@@ -262,18 +241,6 @@ export class UnetDenoiser implements Denoiser {
         `Invalid option embeddings: the UNet ${unet.name} takes ${dtype} encoder_hidden_states, the embeddings are ${e.dtype}`,
       );
     }
-    if (!(TIMESTEP_TYPES as readonly string[]).includes(timestep.dtype)) {
-      throw new Error(
-        `Invalid UNet ${unet.name}: expected timestep of dtype ${
-          TIMESTEP_TYPES.join(", ")
-        }, got ${timestep.dtype}`,
-      );
-    }
-    if (timestep.shape.length > 1) {
-      throw new Error(
-        `Invalid UNet ${unet.name}: expected timestep of shape [B] or [], got [${timestep.shape}]`,
-      );
-    }
     const batch = sample.shape[0];
     let batching: UnetBatching = "joint";
     if (typeof batch === "number") {
@@ -292,38 +259,19 @@ export class UnetDenoiser implements Denoiser {
       options: { ...options, maxItems },
       batching,
       dtype,
-      timestepType: timestep.dtype as UnetTimestepType,
-      scalarTimestep: timestep.shape.length === 0,
+      timestepType: timestep.type,
+      scalarTimestep: timestep.scalar,
       cast,
     });
   }
 
-  #timesteps(ts: readonly number[], repeat: number): OrtHostFeed {
-    if (this.#scalarTimestep) {
-      if (ts.some((t) => t !== ts[0])) {
-        throw new Error(
-          `Cannot run ${this.unet.name}: its timestep is a scalar, but the items drew different timesteps ${ts}`,
-        );
-      }
-    }
-    const values = this.#scalarTimestep
-      ? [ts[0]!]
-      : Array.from({ length: repeat }, () => ts).flat();
-    const dims = this.#scalarTimestep ? [] : [values.length];
-    switch (this.timestepType) {
-      case "int64":
-        return { data: BigInt64Array.from(values, (t) => BigInt(t)), dtype: "int64", dims };
-      case "int32":
-        return { data: Int32Array.from(values), dtype: "int32", dims };
-      case "float16":
-        return {
-          data: new Uint16Array(new Float16Array(values).buffer),
-          dtype: "float16",
-          dims,
-        };
-      default:
-        return { data: Float32Array.from(values), dtype: "float32", dims };
-    }
+  #timesteps(ts: readonly number[], repeat: number) {
+    return timestepFeed(ts, {
+      type: this.timestepType,
+      scalar: this.#scalarTimestep,
+      repeat,
+      model: this.unet.name,
+    });
   }
 
   /**
