@@ -32,6 +32,7 @@ export {
   ZERO123_SDS,
 } from "./sds_options.ts";
 export { zero123AngleScale } from "./zero123_angle_scale.ts";
+export { relativePoseOf } from "./relative_pose.ts";
 export { SdsNoise } from "./sds_noise.ts";
 export type { SdsSpace } from "./sds_noise_twin.ts";
 export { SdsGrad, type SdsGradSettings } from "./sds_grad.ts";

@@ -7,7 +7,8 @@
  * @module
  */
 import { loadReferenceImage } from "../io/reference_image.ts";
-import { acquireGpu, type Gpu } from "../kernels/gpu.ts";
+import { acquireGpu, Gpu } from "../kernels/gpu.ts";
+import { OrtRuntime } from "../priors/onnx/ort_runtime.ts";
 import { loadScene, type Scene } from "../scenes/scene_config.ts";
 import {
   type AnimateOverrides,
@@ -24,6 +25,7 @@ import { exportTurntable } from "./export_turntable.ts";
 import { type HeldOutMetrics, scoreHeldOut } from "./held_out_score.ts";
 import { refineStage } from "./refine_stage.ts";
 import type { RunState } from "./run_state.ts";
+import { createModelPriors } from "./model_priors.ts";
 import { createScenePriors } from "./scene_priors.ts";
 import {
   createStageModel,
@@ -292,10 +294,13 @@ export async function animate(options: AnimateOptions): Promise<AnimateResult> {
       }
       live.model = state.model;
       if (state.interrupted) break;
-      const m = await scoreStage(state);
-      metrics.stages[name] = m;
-      metrics.final = m;
-      emit({ type: "eval", stage: name, psnr: m.psnr, ssim: m.ssim });
+      // Without a synthetic scene there is no ground truth to score against.
+      if (state.scene !== null) {
+        const m = await scoreStage(state);
+        metrics.stages[name] = m;
+        metrics.final = m;
+        emit({ type: "eval", stage: name, psnr: m.psnr, ssim: m.ssim });
+      }
       if (folder !== null && (options.export ?? true)) {
         const files = await exportStage(state, folder);
         emit({ type: "export", stage: name, files });
@@ -365,6 +370,7 @@ export type PrepareOptions = Pick<
   | "config"
   | "configSource"
   | "gpu"
+  | "stages"
 >;
 
 /**
@@ -394,18 +400,36 @@ export type PrepareOptions = Pick<
  * ```
  */
 export async function prepareRun(options: PrepareOptions): Promise<RunState> {
+  const overrides = (options.config ?? {}) as Record<string, unknown>;
+  const models = overrides.models as Record<string, unknown> | undefined;
+  const real = typeof models === "object" && models !== null && typeof models.dir === "string";
+  if (real && options.gpu !== undefined) {
+    throw new Error(
+      "Invalid option gpu: with models.dir the run uses ONNX Runtime's device; leave gpu out",
+    );
+  }
+  const scene = await sceneOf(options);
+  if (scene === null && !real) {
+    throw new Error(
+      "Invalid option scene: oracle priors need a synthetic scene (--scene FILE.yaml); " +
+        "for real diffusion priors pass --models DIR with --image and --prompt",
+    );
+  }
+  const prompt = options.prompt ?? scene?.motionPrompt;
+  if (prompt === undefined) {
+    throw new Error(
+      "Invalid option prompt: expected a motion prompt (--prompt TEXT) when no scene is given",
+    );
+  }
+  // ONNX Runtime creates its own device (SPEC.md §10.1): with real priors the toolkit's
+  // kernels run on it.
+  const runtime = real ? await OrtRuntime.create() : null;
   const ownGpu = options.gpu === undefined;
-  const gpu = options.gpu ?? await acquireGpu({ log: null });
+  const gpu = options.gpu ??
+    (runtime !== null ? Gpu.wrap(runtime.device!, { log: null }) : await acquireGpu({ log: null }));
   try {
-    const scene = await sceneOf(options);
-    if (scene === null) {
-      throw new Error(
-        "Invalid option scene: oracle priors need a synthetic scene (--scene FILE.yaml); " +
-          "real diffusion priors are not available yet",
-      );
-    }
     const preset = options.preset ?? animatePresetForAdapter(gpu);
-    const settings = resolveAnimateSettings(preset, options.config ?? {}, {
+    const settings = resolveAnimateSettings(preset, overrides, {
       where: options.configSource ?? "config",
     });
     const imagePath = options.image ?? defaultImage(scene);
@@ -419,15 +443,18 @@ export async function prepareRun(options: PrepareOptions): Promise<RunState> {
       ...(options.mask === undefined ? {} : { mask: options.mask }),
       ...(options.whiteThreshold === undefined ? {} : { whiteThreshold: options.whiteThreshold }),
     });
-    const priors = await createScenePriors(gpu, scene, settings);
+    const priors = runtime !== null
+      ? await createModelPriors(runtime, settings, {
+        gpu,
+        reference,
+        ...(options.stages === undefined ? {} : { stages: options.stages }),
+      })
+      : await createScenePriors(gpu, scene!, settings);
     return {
       gpu,
       preset,
       settings,
-      prompts: {
-        static: scene.staticPrompt ?? scene.motionPrompt,
-        motion: options.prompt ?? scene.motionPrompt,
-      },
+      prompts: { static: scene?.staticPrompt ?? scene?.motionPrompt ?? prompt, motion: prompt },
       reference,
       priors,
       scene,

@@ -7,7 +7,10 @@
  * @module
  */
 import type { Gpu } from "../kernels/gpu.ts";
+import type { FieldSettings } from "./field_settings.ts";
 import { presetForAdapter } from "./fit_presets.ts";
+
+export type { FieldSettings } from "./field_settings.ts";
 
 /**
  * The stages, in order.
@@ -59,39 +62,6 @@ export const ANIMATE_PRESETS = ["tiny", "default"] as const;
 export type AnimatePresetName = typeof ANIMATE_PRESETS[number];
 
 /**
- * Shape of the field (SPEC.md §2).
- *
- * @example
- * ```ts
- * import { type FieldSettings, resolveAnimateSettings } from "./animate_settings.ts";
- * const field: FieldSettings = resolveAnimateSettings("tiny", { field: { keyframes: 8 } }).field;
- * console.log(field.keyframes, field.finestResolution >= field.baseResolution); // 8 true
- * ```
- */
-export interface FieldSettings {
-  /** Hash-grid levels L. */
-  levels: number;
-  /** log₂ of the hash table size T of each level. */
-  log2TableSize: number;
-  /** Resolution of the coarsest level. */
-  baseResolution: number;
-  /** Resolution of the finest level. */
-  finestResolution: number;
-  /** Keyframe grids K of the dynamic field (the static field has one). */
-  keyframes: number;
-  /** Hidden width of the MLP that maps grid features to density and albedo. */
-  mlpHidden: number;
-  /** Side of the occupancy grid, in cells. */
-  occupancyRes: number;
-  /** Occupancy time slices of the dynamic stages (the static stage has one). */
-  occupancySlices: number;
-  /** Occupancy update interval (SPEC.md §3.2: 16). */
-  occupancyInterval: number;
-  /** Marching step (SPEC.md: 2√3/1024). */
-  dt: number;
-}
-
-/**
  * Score-distillation settings of one prior (SPEC.md §4 table).
  *
  * @example
@@ -103,12 +73,79 @@ export interface FieldSettings {
  * ```
  */
 export interface PriorSettings {
+  /**
+   * The model folder of this role under `models.dir` (`sd`, `zero123`, `modelscope`,
+   * `controlnet`; docs/models.md); unused with oracle priors.
+   */
+  model: string;
   /** λ. For the view prior it is further scaled by angle/180° (SPEC.md §4). */
   weight: number;
   /** Classifier-free guidance scale s. */
   guidance: number;
   /** Timestep range [a, b] as fractions of 1000. */
   tRange: [number, number];
+}
+
+/**
+ * The roles a prior plays (SPEC.md §4): `image` is Stable Diffusion's, `view` Zero-1-to-3's,
+ * `video` ModelScope's and `frame` ControlNet-tile's.
+ *
+ * @example
+ * ```ts
+ * import { PRIOR_ROLES } from "./animate_settings.ts";
+ * console.log(PRIOR_ROLES); // [ "image", "view", "video", "frame" ]
+ * ```
+ */
+export const PRIOR_ROLES = ["image", "view", "video", "frame"] as const;
+
+/**
+ * One of {@linkcode PRIOR_ROLES}.
+ *
+ * @example
+ * ```ts
+ * import { type PriorRole, resolveAnimateSettings } from "./animate_settings.ts";
+ * const roles: PriorRole[] = resolveAnimateSettings("tiny").dynamic.priors;
+ * console.log(roles); // [ "video", "view" ]
+ * ```
+ */
+export type PriorRole = typeof PRIOR_ROLES[number];
+
+/**
+ * The priors each stage may call (SPEC.md §5.3); a stage's `priors` list is a subset.
+ *
+ * @example
+ * ```ts
+ * import { STAGE_PRIOR_ROLES } from "./animate_settings.ts";
+ * console.log(STAGE_PRIOR_ROLES.refine); // [ "video", "view", "frame" ]
+ * ```
+ */
+export const STAGE_PRIOR_ROLES: Readonly<Record<StageName, readonly PriorRole[]>> = {
+  static: ["image", "view"],
+  dynamic: ["video", "view"],
+  refine: ["video", "view", "frame"],
+};
+
+/**
+ * Where the real diffusion priors come from (docs/models.md).
+ *
+ * @example
+ * ```ts
+ * import { type ModelSettings, resolveAnimateSettings } from "./animate_settings.ts";
+ * const models: ModelSettings = resolveAnimateSettings("tiny").models;
+ * console.log(models.dir); // null
+ * ```
+ */
+export interface ModelSettings {
+  /**
+   * Folder holding one model folder per role (`priors.<role>.model`); null runs the oracle
+   * priors of a synthetic scene instead.
+   */
+  dir: string | null;
+  /**
+   * Learned textual-inversion embedding (`learned_embeds.bin` or `.safetensors`) spliced
+   * into the refinement prior's prompt for the token it names (SPEC.md §10.3).
+   */
+  textualInversion: string | null;
 }
 
 /**
@@ -144,6 +181,11 @@ export interface PriorsSettings {
  * ```
  */
 export interface StageSettings {
+  /**
+   * The priors this stage's SDS steps call (a subset of {@linkcode STAGE_PRIOR_ROLES});
+   * each prior's weight, guidance and timestep range are in `priors`.
+   */
+  priors: PriorRole[];
   /** Steps of the stage. */
   iterations: number;
   /** Adam learning rate of the hash grid. */
@@ -233,7 +275,12 @@ export interface AnimateSettings {
   previewSize: number;
   /** Shape of the field. */
   field: FieldSettings;
-  /** Weights, guidance and timestep ranges of the four priors. */
+  /** Real diffusion priors; with `dir` null the scene's oracle priors. */
+  models: ModelSettings;
+  /**
+   * Model folders, weights, guidance and timestep ranges of the four priors. With
+   * `models.dir` set, the defaults are SPEC.md's for every preset.
+   */
   priors: PriorsSettings;
   /** The static stage. */
   static: StageSettings;
@@ -247,7 +294,7 @@ export interface AnimateSettings {
   export: { size: number; times: number; views: number };
 }
 
-const SDS_STAGE: Omit<StageSettings, "iterations"> = {
+const SDS_STAGE: Omit<StageSettings, "iterations" | "priors"> = {
   lrGrid: 1e-2,
   lrMlp: 1e-3,
   gradClip: 0,
@@ -266,10 +313,10 @@ const SDS_STAGE: Omit<StageSettings, "iterations"> = {
 };
 
 const DEFAULT_PRIORS: PriorsSettings = {
-  image: { weight: 1, guidance: 100, tRange: [0.2, 0.6] },
-  view: { weight: 40, guidance: 5, tRange: [0.2, 0.6] },
-  video: { weight: 1, guidance: 100, tRange: [0.02, 0.98] },
-  frame: { weight: 1, guidance: 7.5, tRange: [0.2, 0.8] },
+  image: { model: "sd", weight: 1, guidance: 100, tRange: [0.2, 0.6] },
+  view: { model: "zero123", weight: 40, guidance: 5, tRange: [0.2, 0.6] },
+  video: { model: "modelscope", weight: 1, guidance: 100, tRange: [0.02, 0.98] },
+  frame: { model: "controlnet", weight: 1, guidance: 7.5, tRange: [0.2, 0.8] },
 };
 
 const DEFAULT: AnimateSettings = {
@@ -299,10 +346,30 @@ const DEFAULT: AnimateSettings = {
     occupancyInterval: 16,
     dt: (2 * Math.sqrt(3)) / 1024,
   },
+  models: { dir: null, textualInversion: null },
   priors: DEFAULT_PRIORS,
-  static: { ...SDS_STAGE, iterations: 5000, levelMaskSteps: 3000 },
-  dynamic: { ...SDS_STAGE, iterations: 10000, referenceWarmup: 0, gradClip: 1, timeTvWeight: 0.1 },
-  refine: { ...SDS_STAGE, iterations: 5000, referenceWarmup: 0, gradClip: 1, timeTvWeight: 0.1 },
+  static: {
+    ...SDS_STAGE,
+    priors: [...STAGE_PRIOR_ROLES.static],
+    iterations: 5000,
+    levelMaskSteps: 3000,
+  },
+  dynamic: {
+    ...SDS_STAGE,
+    priors: [...STAGE_PRIOR_ROLES.dynamic],
+    iterations: 10000,
+    referenceWarmup: 0,
+    gradClip: 1,
+    timeTvWeight: 0.1,
+  },
+  refine: {
+    ...SDS_STAGE,
+    priors: [...STAGE_PRIOR_ROLES.refine],
+    iterations: 5000,
+    referenceWarmup: 0,
+    gradClip: 1,
+    timeTvWeight: 0.1,
+  },
   eval: { views: 10, times: 16, resolution: 128 },
   export: { size: 400, times: 64, views: 10 },
 };
@@ -431,6 +498,9 @@ function describe(value: unknown): string {
 
 type Plain = Record<string, unknown>;
 
+/** Keys whose value is a path or null. */
+const NULLABLE = new Set(["dir", "textualInversion"]);
+
 function isPlain(value: unknown): value is Plain {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
@@ -453,6 +523,25 @@ function overlay(base: Plain, over: unknown, path: string, where: string): Plain
     if (value === undefined) continue;
     if (isPlain(current)) {
       out[key] = overlay(current, value, keyPath, where);
+    } else if (Array.isArray(current) && current.every((v) => typeof v === "string")) {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+        throw new SettingsError(where, keyPath, "a list of names", value);
+      }
+      out[key] = [...value];
+    } else if (typeof current === "string" || current === null) {
+      // Nullable strings (paths) take null; plain strings (names) must stay non-empty.
+      const ok = typeof value === "string"
+        ? value.length > 0
+        : value === null && (current === null || NULLABLE.has(key));
+      if (!ok) {
+        throw new SettingsError(
+          where,
+          keyPath,
+          NULLABLE.has(key) ? "a non-empty string or null" : "a non-empty string",
+          value,
+        );
+      }
+      out[key] = value;
     } else if (Array.isArray(current)) {
       if (
         !Array.isArray(value) || value.length !== current.length ||
@@ -539,8 +628,13 @@ export function resolveAnimateSettings(
   if (!(ANIMATE_PRESETS as readonly string[]).includes(preset)) {
     throw new SettingsError(where, "preset", `one of ${ANIMATE_PRESETS.join(", ")}`, preset);
   }
+  const base = ANIMATE_PRESET_SETTINGS[preset];
+  // The presets' prior weights are calibrated for the pixel-space oracles; real latent
+  // diffusion models take SPEC.md's.
+  const models = isPlain(overrides) && isPlain(overrides.models) ? overrides.models : {};
+  const real = typeof models.dir === "string";
   const s = overlay(
-    ANIMATE_PRESET_SETTINGS[preset] as unknown as Plain,
+    (real ? { ...base, priors: DEFAULT_PRIORS } : base) as unknown as Plain,
     overrides ?? {},
     "",
     where,
@@ -580,8 +674,16 @@ export function resolveAnimateSettings(
   int("field.occupancySlices", f.occupancySlices, 1, 64);
   int("field.occupancyInterval", f.occupancyInterval, 1);
   num("field.dt", f.dt, 1e-5, 1);
-  for (const name of ["image", "view", "video", "frame"] as const) {
+  for (const name of PRIOR_ROLES) {
     const p = s.priors[name];
+    if (/[\\/]|^\.\.?$/.test(p.model)) {
+      throw new SettingsError(
+        where,
+        `priors.${name}.model`,
+        "a folder name under models.dir",
+        p.model,
+      );
+    }
     num(`priors.${name}.weight`, p.weight, 0);
     num(`priors.${name}.guidance`, p.guidance, 0);
     const [a, b] = p.tRange;
@@ -596,6 +698,17 @@ export function resolveAnimateSettings(
   }
   for (const stage of STAGE_NAMES) {
     const t = s[stage];
+    const allowed = STAGE_PRIOR_ROLES[stage];
+    t.priors.forEach((role, i) => {
+      if (!allowed.includes(role) || t.priors.indexOf(role) !== i) {
+        throw new SettingsError(
+          where,
+          `${stage}.priors[${i}]`,
+          `one of ${allowed.join(", ")}, each at most once`,
+          role,
+        );
+      }
+    });
     int(`${stage}.iterations`, t.iterations, 0);
     num(`${stage}.lrGrid`, t.lrGrid, 0);
     num(`${stage}.lrMlp`, t.lrMlp, 0);

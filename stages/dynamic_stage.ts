@@ -9,6 +9,8 @@
  * @module
  */
 import { orbitCamera } from "../kernels/camera.ts";
+import type { Prior, RelativePose } from "../priors/prior.ts";
+import { relativePoseOf } from "../priors/relative_pose.ts";
 import {
   type ClipFrame,
   ClipRenderer,
@@ -18,7 +20,8 @@ import {
 import { cameraAngleToReference, sampleClipCameras } from "./clip_cameras.ts";
 import { sampleClipTimes } from "./clip_times.ts";
 import type { RngStream } from "./rng_stream.ts";
-import { type RunState, stageEnd } from "./run_state.ts";
+import type { PriorRole } from "./animate_settings.ts";
+import { type RunState, stageEnd, stagePriors } from "./run_state.ts";
 import { NormalImageTerms, sampleRegularisers } from "./render_regularisers.ts";
 import { sdsShading } from "./sds_shading.ts";
 import { type LossSource, runStage, type StageOptions, type StageProgram } from "./stage_runner.ts";
@@ -40,6 +43,8 @@ export interface DrawnClip {
   angleDeg: number;
   startsAtZero: boolean;
   moving: boolean;
+  /** Zero123's offsets of frame 0's camera from the reference view. */
+  relativePose: RelativePose;
 }
 
 /**
@@ -63,6 +68,7 @@ export class ClipProgram implements StageProgram {
   readonly #state: RunState;
   readonly #hook: ClipStepHook | null;
   readonly #normalTerms: NormalImageTerms | null;
+  readonly #priors: Partial<Record<PriorRole, Prior>>;
 
   constructor(
     state: RunState,
@@ -77,6 +83,7 @@ export class ClipProgram implements StageProgram {
     this.#state = state;
     this.stage = parts.stage;
     this.settings = state.settings[parts.stage];
+    this.#priors = stagePriors(state, parts.stage);
     this.model = parts.model;
     this.renderer = parts.renderer;
     this.#hook = parts.hook ?? null;
@@ -122,13 +129,15 @@ export class ClipProgram implements StageProgram {
       background,
       render: { step, background, ...shading, regularisers },
       angleDeg: cameraAngleToReference(cams.poses[0]!),
+      relativePose: relativePoseOf(cams.poses[0]!),
       startsAtZero: times.startsAtZero,
       moving: cams.moving,
     };
   }
 
   async sdsStep(step: number, rng: RngStream): Promise<LossSource[]> {
-    const { gpu, settings: s, priors, prompts } = this.#state;
+    const { gpu, settings: s, prompts } = this.#state;
+    const priors = this.#priors;
     const clip = this.drawClip(step, rng);
     const r = this.renderer;
     r.forward(clip.frames, clip.render);
@@ -147,13 +156,15 @@ export class ClipProgram implements StageProgram {
       grad: r.grads.image,
       random: rng.fn,
     };
-    await priors.video.score({
-      ...base,
-      count: clip.frames.length,
-      conditioning: { prompt: prompts.motion, cameras, times, background: clip.background },
-    });
-    sources.push(["video", priors.video.loss, 0]);
-    if (clip.startsAtZero) {
+    if (priors.video !== undefined) {
+      await priors.video.score({
+        ...base,
+        count: clip.frames.length,
+        conditioning: { prompt: prompts.motion, cameras, times, background: clip.background },
+      });
+      sources.push(["video", priors.video.loss, 0]);
+    }
+    if (clip.startsAtZero && priors.view !== undefined) {
       await priors.view.score({
         ...base,
         count: 1,
@@ -162,6 +173,7 @@ export class ClipProgram implements StageProgram {
           cameras: [cameras[0]!],
           times: [0],
           background: clip.background,
+          relativePose: clip.relativePose,
         },
       });
       sources.push(["zero123", priors.view.loss, 0]);

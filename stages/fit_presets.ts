@@ -5,6 +5,7 @@
  * @module
  */
 import type { Gpu } from "../kernels/gpu.ts";
+import type { FieldSettings } from "./field_settings.ts";
 
 /**
  * Names of the presets.
@@ -40,33 +41,13 @@ export type FitPresetName = typeof FIT_PRESETS[number];
  * console.log(s.iterations, s.keyframes === FIT_PRESET_SETTINGS.tiny.keyframes); // 10 true
  * ```
  */
-export interface FitSettings {
+export interface FitSettings extends FieldSettings {
   /** Optimisation steps. */
   iterations: number;
   /** Side of the square training renders, pixels. */
   resolution: number;
   /** Frames (camera + time) rendered per step. */
   framesPerIteration: number;
-  /** Grid levels L. */
-  levels: number;
-  /** log2 of the largest table per level. */
-  log2TableSize: number;
-  /** Coarsest grid resolution. */
-  baseResolution: number;
-  /** Finest grid resolution. */
-  finestResolution: number;
-  /** Keyframe grids K (SPEC.md: 64), at t_k = k/(K−1). */
-  keyframes: number;
-  /** MLP hidden width (SPEC.md: 64). */
-  mlpHidden: number;
-  /** Occupancy cells per axis (SPEC.md: 128). */
-  occupancyRes: number;
-  /** Occupancy time slices (SPEC.md: 16). */
-  occupancySlices: number;
-  /** Occupancy update interval in steps (SPEC.md §3.2: 16, at step % 16 == 0). */
-  occupancyInterval: number;
-  /** Marching step (SPEC.md: 2√3/1024). */
-  dt: number;
   /** Adam learning rate of the grids (SPEC.md §5.3: 1e-2). */
   lrGrid: number;
   /** Adam learning rate of the MLP (1e-3). */

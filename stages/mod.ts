@@ -34,7 +34,7 @@ export {
 export { staticStage } from "./static_stage.ts";
 export { dynamicStage } from "./dynamic_stage.ts";
 export { refineStage } from "./refine_stage.ts";
-export type { PriorSet, RunState } from "./run_state.ts";
+export { type PriorSet, type RunState, stagePriors } from "./run_state.ts";
 export type { StageModel } from "./stage_model.ts";
 export type { StageEvent, StageOptions } from "./stage_runner.ts";
 export {
@@ -45,14 +45,19 @@ export {
   type AnimateSettings,
   type DeepPartial,
   type FieldSettings,
+  type ModelSettings,
+  PRIOR_ROLES,
+  type PriorRole,
   type PriorSettings,
   type PriorsSettings,
   resolveAnimateSettings,
   SettingsError,
   STAGE_NAMES,
+  STAGE_PRIOR_ROLES,
   type StageName,
   type StageSettings,
 } from "./animate_settings.ts";
 export type { HeldOutMetrics, TimeScore } from "./held_out_score.ts";
 export { createScenePriors } from "./scene_priors.ts";
+export { createModelPriors, type ModelPriorsOptions, priorRolesOf } from "./model_priors.ts";
 export type { ReferenceImage } from "../io/reference_image.ts";

@@ -16,7 +16,8 @@ import {
   type DrawnClip,
 } from "./dynamic_stage.ts";
 import type { RngStream } from "./rng_stream.ts";
-import type { RunState } from "./run_state.ts";
+import type { Prior } from "../priors/prior.ts";
+import { type RunState, stagePriors } from "./run_state.ts";
 import { NormalImageTerms } from "./render_regularisers.ts";
 import { type LossSource, runStage, type StageOptions } from "./stage_runner.ts";
 import {
@@ -40,12 +41,14 @@ class RefineHook implements ClipStepHook {
   readonly #pair: GPUBuffer;
   readonly #pairGrad: GPUBuffer;
   readonly #control: GPUBuffer;
+  readonly #frame: Prior;
 
   constructor(
     state: RunState,
-    parts: { frozen: StageModel; frozenRenderer: ClipRenderer; gpu: Gpu },
+    parts: { frozen: StageModel; frozenRenderer: ClipRenderer; gpu: Gpu; frame: Prior },
   ) {
     this.#state = state;
+    this.#frame = parts.frame;
     this.#frozen = parts.frozen;
     this.#frozenRenderer = parts.frozenRenderer;
     const bytes = 2 * state.settings.resolution ** 2 * 12;
@@ -59,7 +62,8 @@ class RefineHook implements ClipStepHook {
     renderer: ClipRenderer,
     rng: RngStream,
   ): Promise<LossSource[]> {
-    const { gpu, settings: s, priors, prompts } = this.#state;
+    const { gpu, settings: s, prompts } = this.#state;
+    const frame = this.#frame;
     this.#frozenRenderer.forward(clip.frames, clip.render);
     const bytes = s.resolution ** 2 * 12;
     const picked = refinedFrames(clip.frames.length);
@@ -76,7 +80,7 @@ class RefineHook implements ClipStepHook {
       });
       encoder.clearBuffer(this.#pairGrad);
     });
-    await priors.frame.score({
+    await frame.score({
       images: this.#pair,
       count: 2,
       width: s.resolution,
@@ -104,7 +108,7 @@ class RefineHook implements ClipStepHook {
         );
       });
     });
-    return [["controlnet", priors.frame.loss, 0]];
+    return [["controlnet", frame.loss, 0]];
   }
 
   destroy(): void {
@@ -151,13 +155,24 @@ export async function refineStage(state: RunState, options: StageOptions = {}): 
   if (model === null || model.field.layout.config.keyframes !== s.field.keyframes) {
     throw new Error("The refinement stage needs the dynamic model: run the dynamic stage first");
   }
-  const frozen = await createStageModel(gpu, s.field, { dynamic: true, seed: s.seed });
-  restoreModel(gpu, frozen, await snapshotModel(gpu, model));
-  const frozenRenderer = await createClipRenderer(state, frozen);
-  const hook = new RefineHook(state, { frozen, frozenRenderer, gpu });
+  // Without the per-frame prior no control image is needed, so no frozen copy either.
+  const frame = stagePriors(state, "refine").frame;
+  let hook: RefineHook | undefined;
+  if (frame !== undefined) {
+    const frozen = await createStageModel(gpu, s.field, { dynamic: true, seed: s.seed });
+    restoreModel(gpu, frozen, await snapshotModel(gpu, model));
+    const frozenRenderer = await createClipRenderer(state, frozen);
+    hook = new RefineHook(state, { frozen, frozenRenderer, gpu, frame });
+  }
   const renderer = await createClipRenderer(state, model);
   const normalTerms = s.normals ? await NormalImageTerms.create(gpu, renderer, s.refine) : null;
-  const program = new ClipProgram(state, { stage: "refine", model, renderer, normalTerms, hook });
+  const program = new ClipProgram(state, {
+    stage: "refine",
+    model,
+    renderer,
+    normalTerms,
+    ...(hook === undefined ? {} : { hook }),
+  });
   try {
     const run = await runStage(state, program, options);
     return {

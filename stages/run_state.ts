@@ -9,7 +9,12 @@ import type { ReferenceImage } from "../io/reference_image.ts";
 import type { Gpu } from "../kernels/gpu.ts";
 import type { Prior } from "../priors/prior.ts";
 import type { Scene } from "../scenes/scene_config.ts";
-import type { AnimatePresetName, AnimateSettings, StageName } from "./animate_settings.ts";
+import type {
+  AnimatePresetName,
+  AnimateSettings,
+  PriorRole,
+  StageName,
+} from "./animate_settings.ts";
 import { STAGE_NAMES } from "./animate_settings.ts";
 import type { StageModel } from "./stage_model.ts";
 
@@ -30,19 +35,19 @@ import type { StageModel } from "./stage_model.ts";
  * });
  * // A synthetic scene gets oracle priors built from its ground truth.
  * const priors: PriorSet = state.priors;
- * console.log(priors.video.name); // oracle-video
+ * console.log(priors.video?.name); // oracle-video
  * releaseRun(state);
  * ```
  */
 export interface PriorSet {
   /** Text-to-image (Stable Diffusion's role), static stage. */
-  image: Prior;
+  image?: Prior;
   /** View-conditioned (Zero-1-to-3's role), all stages. */
-  view: Prior;
+  view?: Prior;
   /** Text-to-video (ModelScope's role), dynamic and refinement stages. */
-  video: Prior;
+  video?: Prior;
   /** Per-frame refinement (ControlNet-tile's role), refinement stage. */
-  frame: Prior;
+  frame?: Prior;
 }
 
 /**
@@ -120,4 +125,45 @@ export function stageStart(settings: AnimateSettings, stage: StageName): number 
  */
 export function stageEnd(settings: AnimateSettings, stage: StageName): number {
   return stageStart(settings, stage) + settings[stage].iterations;
+}
+
+/**
+ * The priors `stage` calls (its `priors` setting), checked present in the run.
+ *
+ * @param state the run
+ * @param stage the stage about to run
+ * @returns the stage's priors by role
+ * @throws {Error} naming the stage and the role the run has no prior for
+ *
+ * @example The static stage calls the image and view priors
+ * ```ts
+ * import { parseScene } from "../scenes/scene_config.ts";
+ * import { prepareRun, releaseRun } from "./animate.ts";
+ * import { stagePriors } from "./run_state.ts";
+ * const scene = parseScene(
+ *   "name: a\nmotion_prompt: A ball bobs.\nprimitives: [{ type: sphere, radius: 0.4, color: [1, 0, 0] }]",
+ * );
+ * const state = await prepareRun({
+ *   scene, image: "examples/bouncing_ball.png", preset: "tiny",
+ *   config: { resolution: 8, field: { levels: 2, log2TableSize: 8 } },
+ * });
+ * console.log(Object.keys(stagePriors(state, "static"))); // [ "image", "view" ]
+ * releaseRun(state);
+ * ```
+ */
+export function stagePriors(
+  state: Pick<RunState, "priors" | "settings">,
+  stage: StageName,
+): Partial<Record<PriorRole, Prior>> {
+  const out: Partial<Record<PriorRole, Prior>> = {};
+  for (const role of state.settings[stage].priors) {
+    const prior = state.priors[role];
+    if (prior === undefined) {
+      throw new Error(
+        `Invalid option ${stage}.priors: the ${stage} stage calls the ${role} prior, but the run loaded none (load it, or drop ${role} from ${stage}.priors)`,
+      );
+    }
+    out[role] = prior;
+  }
+  return out;
 }

@@ -15,8 +15,11 @@ import {
   type RenderSettings,
 } from "../kernels/clip_renderer.ts";
 import type { Gpu } from "../kernels/gpu.ts";
+import type { Prior } from "../priors/prior.ts";
+import { relativePoseOf } from "../priors/relative_pose.ts";
 import type { RngStream } from "./rng_stream.ts";
-import { type RunState, stageEnd } from "./run_state.ts";
+import type { PriorRole } from "./animate_settings.ts";
+import { type RunState, stageEnd, stagePriors } from "./run_state.ts";
 import { NormalImageTerms, sampleRegularisers } from "./render_regularisers.ts";
 import { sdsShading } from "./sds_shading.ts";
 import { silhouetteCone } from "./silhouette_cone.ts";
@@ -55,12 +58,14 @@ class StaticProgram implements StageProgram {
   readonly #state: RunState;
   readonly #renderer: ClipRenderer;
   readonly #normalTerms: NormalImageTerms | null;
+  readonly #priors: Partial<Record<PriorRole, Prior>>;
 
   constructor(
     state: RunState,
     parts: { model: StageModel; renderer: ClipRenderer; normalTerms: NormalImageTerms | null },
   ) {
     this.#state = state;
+    this.#priors = stagePriors(state, "static");
     this.settings = state.settings.static;
     this.model = parts.model;
     this.#renderer = parts.renderer;
@@ -72,7 +77,8 @@ class StaticProgram implements StageProgram {
   }
 
   async sdsStep(step: number, rng: RngStream): Promise<LossSource[]> {
-    const { gpu, settings: s, priors, prompts } = this.#state;
+    const { gpu, settings: s, prompts } = this.#state;
+    const priors = this.#priors;
     const size = s.resolution;
     const pose = sampleTrainingPose(rng);
     const camera = orbitCamera(pose, { width: size, height: size });
@@ -97,17 +103,23 @@ class StaticProgram implements StageProgram {
       grad: r.grads.image,
       random: rng.fn,
     };
-    await priors.image.score({
-      ...request,
-      conditioning: { prompt: prompts.static, cameras: [camera], times: [0], background },
-    });
+    const conditioning = {
+      prompt: prompts.static,
+      cameras: [camera],
+      times: [0],
+      background,
+      relativePose: relativePoseOf(pose),
+    };
+    if (priors.image !== undefined) {
+      await priors.image.score({ ...request, conditioning });
+      sources.push(["sd", priors.image.loss, 0]);
+    }
     // Zero123's λ·angle/180° scaling lives in the prior (its `angleScale` option).
-    await priors.view.score({
-      ...request,
-      conditioning: { prompt: prompts.static, cameras: [camera], times: [0], background },
-    });
+    if (priors.view !== undefined) {
+      await priors.view.score({ ...request, conditioning });
+      sources.push(["zero123", priors.view.loss, 0]);
+    }
     r.backward(frames, render);
-    sources.push(["sd", priors.image.loss, 0], ["zero123", priors.view.loss, 0]);
     return [...sources, ...regulariserLosses(r, regularisers)];
   }
 

@@ -5,6 +5,7 @@
  * deno task animate                      # the bundled bouncing ball, oracle priors
  * deno task animate --scene examples/windmill.yaml --out out/windmill --preset tiny
  * deno task animate --config run.yaml --stages dynamic,refine   # resume after static
+ * deno task animate --models models --image cat.png --prompt "a cat waves its paw"
  * ```
  *
  * Ctrl-C stops at the next step and saves the stage's checkpoint; running the same
@@ -36,9 +37,11 @@ const DEFAULT_SCENE = "examples/bouncing_ball.yaml";
 const USAGE = `Usage: deno task animate [--scene FILE.yaml] [--image FILE] [--prompt TEXT]
   [--mask FILE | --white-threshold X] [--config FILE.yaml] [--preset tiny|default]
   [--stages static,dynamic,refine] [--out DIR] [--no-export]
-  [--serve [--host H] [--port P]]
+  [--models DIR [--textual-inversion FILE]] [--serve [--host H] [--port P]]
 
 With no arguments it animates ${DEFAULT_SCENE} with oracle priors into out/<name>/.
+--models DIR uses the real diffusion priors exported into DIR (docs/models.md) instead of
+oracle priors; with --image and --prompt and no --scene, the run is not scored.
 --serve also starts the progress page (127.0.0.1:${DEFAULT_PORT} unless --host/--port say otherwise).`;
 
 const fail: (message: string) => never = failWith(USAGE);
@@ -82,6 +85,8 @@ const OPTIONS = {
   preset: { type: "string" },
   stages: { type: "string" },
   out: { type: "string" },
+  models: { type: "string" },
+  "textual-inversion": { type: "string" },
   "no-export": { type: "boolean" },
   serve: { type: "boolean" },
   host: { type: "string" },
@@ -118,11 +123,34 @@ if (import.meta.main) {
     delete config[key];
     return v;
   };
-  const scenePath = values.scene ?? fromConfig("scene") ?? DEFAULT_SCENE;
   const image = values.image ?? fromConfig("image");
+  const modelSettings = (config.models ?? {}) as Record<string, unknown>;
+  if (values.models !== undefined) {
+    const info = await Deno.stat(values.models).catch(() => null);
+    if (info === null || !info.isDirectory) {
+      fail(
+        `Invalid option --models: expected the folder of the model folders (docs/models.md), got ${
+          JSON.stringify(values.models)
+        }`,
+      );
+    }
+    modelSettings.dir = values.models;
+  }
+  if (values["textual-inversion"] !== undefined) {
+    const path = values["textual-inversion"];
+    await requireFile(path, fail, { option: "--textual-inversion", kind: "embedding" });
+    modelSettings.textualInversion = path;
+  }
+  if (Object.keys(modelSettings).length > 0) config.models = modelSettings;
+  const realPriors = typeof modelSettings.dir === "string";
+  // Real priors animate a photo with no scene; oracle priors need one.
+  const scenePath = values.scene ?? fromConfig("scene") ??
+    (realPriors && image !== undefined ? undefined : DEFAULT_SCENE);
   const prompt = values.prompt ?? fromConfig("prompt");
   const presetText = values.preset ?? fromConfig("preset");
-  await requireFile(scenePath, fail, { option: "--scene", kind: "scene" });
+  if (scenePath !== undefined) {
+    await requireFile(scenePath, fail, { option: "--scene", kind: "scene" });
+  }
   if (image !== undefined) await requireFile(image, fail, { option: "--image", kind: "image" });
   if (values.mask !== undefined) {
     await requireFile(values.mask, fail, { option: "--mask", kind: "mask" });
@@ -150,7 +178,7 @@ if (import.meta.main) {
     preset = presetText as AnimatePresetName;
   }
   const stages = values.stages === undefined ? undefined : parseStages(values.stages);
-  const name = scenePath.replace(/^.*\//, "").replace(/\.ya?ml$/i, "");
+  const name = (scenePath ?? image!).replace(/^.*\//, "").replace(/\.[a-z]+$/i, "");
   const out = values.out ?? `out/${name}`;
   await requireWritableDir(out, fail);
 
@@ -203,7 +231,7 @@ if (import.meta.main) {
   let result;
   try {
     result = await animate({
-      scene: scenePath,
+      ...(scenePath === undefined ? {} : { scene: scenePath }),
       out,
       config,
       ...(values.config === undefined ? {} : { configSource: values.config }),

@@ -38,8 +38,14 @@ export interface LatentSdsPriorOptions {
   denoiser: Denoiser;
   /** The prior's constants. */
   sds: SdsOptions;
-  /** Largest items per call; at most the encoder's `maxFrames`. */
+  /** Largest items per call; `maxItems × framesPerItem` is at most the encoder's `maxFrames`. */
   maxItems: number;
+  /**
+   * Frames per item: 1 (the default) for image priors, the clip length F for a video prior,
+   * which then draws one timestep per clip and sees each clip's latents as one item,
+   * frame-major `[F][c][h][w]` as the encoder writes them.
+   */
+  framesPerItem?: number;
   /** Objects destroyed with the prior (ORT sessions' companions such as text embeddings). */
   owned?: { destroy(): void }[];
 }
@@ -91,6 +97,8 @@ export class LatentSdsPrior implements Prior {
   readonly sdsPrior: SdsPrior;
   /** Largest items per call. */
   readonly maxItems: number;
+  /** Frames per item (`request.count` is in frames). */
+  readonly framesPerItem: number;
   readonly #gpu: Gpu;
   readonly #owned: { destroy(): void }[];
 
@@ -104,6 +112,7 @@ export class LatentSdsPrior implements Prior {
     this.sdsPrior = parts.sdsPrior;
     this.loss = parts.sdsPrior.loss;
     this.maxItems = parts.options.maxItems;
+    this.framesPerItem = parts.options.framesPerItem ?? 1;
     this.#owned = parts.options.owned ?? [];
   }
 
@@ -115,9 +124,13 @@ export class LatentSdsPrior implements Prior {
    * @returns the prior
    */
   static async create(gpu: Gpu, options: LatentSdsPriorOptions): Promise<LatentSdsPrior> {
-    const maxItems = requireInt("maxItems", options.maxItems, {
+    const framesPerItem = requireInt("framesPerItem", options.framesPerItem ?? 1, {
       min: 1,
       max: options.encoder.maxFrames,
+    });
+    const maxItems = requireInt("maxItems", options.maxItems, {
+      min: 1,
+      max: Math.floor(options.encoder.maxFrames / framesPerItem),
     });
     const l = options.encoder.latentShape;
     const sdsPrior = await SdsPrior.create(gpu, {
@@ -127,11 +140,14 @@ export class LatentSdsPrior implements Prior {
       channels: l.channels,
       space: "latent",
       maxItems,
-      framesPerItem: 1,
+      framesPerItem,
       sds: options.sds,
       denoiser: options.denoiser,
     });
-    return new LatentSdsPrior(gpu, { options: { ...options, maxItems }, sdsPrior });
+    return new LatentSdsPrior(gpu, {
+      options: { ...options, maxItems, framesPerItem },
+      sdsPrior,
+    });
   }
 
   /**
@@ -147,7 +163,16 @@ export class LatentSdsPrior implements Prior {
         `Invalid option width/height: prior ${this.name} scores ${enc.width}×${enc.height} renders, got ${request.width}×${request.height}`,
       );
     }
-    const count = requireInt("count", request.count, { min: 1, max: this.maxItems });
+    // A partial clip is named as one before the range check, whose bounds say less.
+    if (Number.isInteger(request.count) && request.count % this.framesPerItem !== 0) {
+      throw new RangeError(
+        `Invalid option count: prior ${this.name} scores clips of ${this.framesPerItem} frames, got ${request.count} frames`,
+      );
+    }
+    const count = requireInt("count", request.count, {
+      min: this.framesPerItem,
+      max: this.maxItems * this.framesPerItem,
+    });
     const weight = requireFinite("weight", request.weight ?? 1);
     const seed = Math.floor(request.random() * 4294967296) >>> 0;
     enc.encode(request.images, count, seed);

@@ -37,3 +37,34 @@ export {
   timestepInput,
   type UnetTimestepType,
 } from "./unet_inputs.ts";
+export {
+  CONTROL_IMAGE_WORKGROUP,
+  ControlImage,
+  controlImage,
+  type ControlImageOptions,
+} from "./control_image.ts";
+export { controlImageTwin } from "./control_image_twin.ts";
+export {
+  CONTROL_PROMPT,
+  CONTROLNET_RESIDUALS,
+  ControlNetDenoiser,
+  type ControlNetDenoiserOptions,
+} from "./controlnet_denoiser.ts";
+export {
+  type ControlNetTilePriorOptions,
+  createControlNetTilePrior,
+  loadTextEncoder,
+} from "./controlnet_prior.ts";
+export { encodeLatentFrames, latentFrameCopies, type LatentFrameCopy } from "./latent_frames.ts";
+export {
+  type LatentFramesOrder,
+  type LatentFramesShape,
+  latentFramesTwin,
+} from "./latent_frames_twin.ts";
+export { createModelScopePrior, type ModelScopePriorOptions } from "./modelscope_prior.ts";
+export {
+  createZero123Prior,
+  ZERO123_REFERENCE_SIZE,
+  type Zero123PriorOptions,
+} from "./zero123_prior.ts";
+export { Zero123Denoiser, type Zero123DenoiserOptions } from "./zero123_denoiser.ts";

@@ -6,6 +6,10 @@
  * two runs of B when the model fixes its batch size to B. f16 exports are fed and read
  * through GPU casts; nothing is read back.
  *
+ * Video UNets (ModelScope's UNet3D, `latent.frames` set) take `sample` `[B, C, F, h, w]`:
+ * the request's frame-major z_t (`[B][F][C][h][w]`, as the VAE encodes frames) is
+ * reordered channel-major on the way in and ε̂ back on the way out (`latent_frames.ts`).
+ *
  * @module
  */
 import type { Gpu } from "../../kernels/gpu.ts";
@@ -13,6 +17,7 @@ import { requireInt } from "../../kernels/validate.ts";
 import type { Denoiser, DenoiseRequest } from "../denoiser.ts";
 import type { OrtModel } from "../onnx/ort_model.ts";
 import { F16Cast, type F16CastCall } from "./f16_cast.ts";
+import { encodeLatentFrames, latentFrameCopies, type LatentFrameCopy } from "./latent_frames.ts";
 import type { FloatDtype, TextEmbeddings } from "./text_embeddings.ts";
 import {
   declaredValue,
@@ -27,8 +32,10 @@ import {
  * @example
  * ```ts
  * import type { UnetDenoiserOptions } from "./unet_denoiser.ts";
- * const latent: UnetDenoiserOptions["latent"] = { channels: 4, height: 64, width: 64 };
- * console.log(latent.channels * latent.height * latent.width); // 16384
+ * const image: UnetDenoiserOptions["latent"] = { channels: 4, height: 64, width: 64 };
+ * // ModelScope's UNet3D: sample [B, 4, 16, 32, 32], one clip per item
+ * const clip: UnetDenoiserOptions["latent"] = { channels: 4, frames: 16, height: 32, width: 32 };
+ * console.log(image.channels * image.height * image.width, clip.frames! * 4 * 32 * 32); // 16384 65536
  * ```
  */
 export interface UnetDenoiserOptions {
@@ -38,8 +45,11 @@ export interface UnetDenoiserOptions {
   embeddings: TextEmbeddings;
   /** Most items per call (B). */
   maxItems: number;
-  /** Latent sizes of one item. */
-  latent: { channels: number; height: number; width: number };
+  /**
+   * Latent sizes of one item; `frames` (video UNets) makes `sample` 5-D,
+   * `[B, channels, frames, height, width]`, and each item a clip of that many frames.
+   */
+  latent: { channels: number; height: number; width: number; frames?: number };
   /** Prompt when a request's conditioning has none; defaults to `""`. */
   prompt?: string;
   /** Prompt of the unconditional branch; defaults to `""` (the original's empty negative). */
@@ -114,10 +124,12 @@ export class UnetDenoiser implements Denoiser {
   readonly timestepType: UnetTimestepType;
   /** Most items per call. */
   readonly maxItems: number;
+  /** Frames per item of a video UNet's 5-D `sample`; `null` for image UNets (4-D). */
+  readonly frames: number | null;
   readonly #gpu: Gpu;
   readonly #embeddings: TextEmbeddings;
   readonly #perItem: number;
-  readonly #latent: readonly [number, number, number];
+  readonly #latent: readonly number[];
   readonly #scalarTimestep: boolean;
   readonly #prompt: string;
   readonly #negative: string;
@@ -129,6 +141,8 @@ export class UnetDenoiser implements Denoiser {
   readonly #staging: GPUBuffer | null;
   // Per item count: the casts into `sample` (cond and uncond halves) and out of `output`.
   readonly #casts: { sample: F16CastCall[]; eps: F16CastCall[] }[];
+  // Per item count: frame-major → channel-major copies and back (one copy for image UNets).
+  readonly #reorder: { sample: LatentFrameCopy[]; eps: LatentFrameCopy[] }[];
 
   private constructor(gpu: Gpu, parts: {
     options: UnetDenoiserOptions;
@@ -148,8 +162,12 @@ export class UnetDenoiser implements Denoiser {
     this.#scalarTimestep = parts.scalarTimestep;
     this.maxItems = o.maxItems;
     this.#embeddings = o.embeddings;
-    this.#latent = [o.latent.channels, o.latent.height, o.latent.width];
-    this.#perItem = o.latent.channels * o.latent.height * o.latent.width;
+    const l = o.latent;
+    this.frames = l.frames ?? null;
+    this.#latent = this.frames === null
+      ? [l.channels, l.height, l.width]
+      : [l.channels, this.frames, l.height, l.width];
+    this.#perItem = this.#latent.reduce((a, b) => a * b, 1);
     this.#prompt = o.prompt ?? "";
     this.#negative = o.negativePrompt ?? "";
     const bytes = this.dtype === "float16" ? 2 : 4;
@@ -162,6 +180,19 @@ export class UnetDenoiser implements Denoiser {
     this.#context = f((parts.batching === "joint" ? 2 : 1) * B * ctx, "encoder_hidden_states");
     this.#contextUncond = parts.batching === "separate" ? f(B * ctx, "uncond context") : null;
     this.#casts = [];
+    this.#reorder = [];
+    for (let items = 1; items <= B; items++) {
+      const shape = {
+        items,
+        frames: this.frames ?? 1,
+        channels: l.channels,
+        plane: l.height * l.width,
+      };
+      this.#reorder[items] = {
+        sample: latentFrameCopies(shape, { to: "channelMajor" }),
+        eps: latentFrameCopies(shape, { to: "frameMajor" }),
+      };
+    }
     const cast = parts.cast;
     if (cast !== null) {
       // Binding the request's buffers would rebuild bind groups every call, so the casts
@@ -197,6 +228,7 @@ export class UnetDenoiser implements Denoiser {
     for (const k of ["channels", "height", "width"] as const) {
       requireInt(`latent.${k}`, l[k], { min: 1 });
     }
+    if (l.frames !== undefined) requireInt("latent.frames", l.frames, { min: 1 });
     if (unet.runtime.device !== gpu.device || !unet.outputsOnGpu) {
       throw new Error(
         `Invalid option unet: ${unet.name} must run on the toolkit's device with outputs on the GPU (webgpu execution provider)`,
@@ -219,7 +251,9 @@ export class UnetDenoiser implements Denoiser {
         );
       }
     }
-    const want = [l.channels, l.height, l.width];
+    const want = l.frames === undefined
+      ? [l.channels, l.height, l.width]
+      : [l.channels, l.frames, l.height, l.width];
     const fits = (shape: (number | string)[], tail: number[]) =>
       shape.length === tail.length + 1 &&
       tail.every((d, k) => typeof shape[k + 1] === "string" || shape[k + 1] === d);
@@ -227,7 +261,9 @@ export class UnetDenoiser implements Denoiser {
       throw new Error(
         `Invalid UNet ${unet.name}: expected sample and out_sample of shape [B, ${
           want.join(", ")
-        }], got [${sample.shape}] and [${out.shape}]`,
+        }]${
+          l.frames === undefined ? "" : " ([B, channels, frames, h, w])"
+        }, got [${sample.shape}] and [${out.shape}]`,
       );
     }
     const e = options.embeddings;
@@ -277,7 +313,8 @@ export class UnetDenoiser implements Denoiser {
   /**
    * Writes ε̂_cond and ε̂_uncond of the request's z_t.
    *
-   * @param request the noisy latents `[items][c·h·w]`, timesteps and prompt
+   * @param request the noisy latents `[items][c·h·w]` (`[items][F][c·h·w]` for video UNets),
+   *   timesteps and prompt
    * @returns a promise settling once the work is queued
    */
   async predict(request: DenoiseRequest): Promise<void> {
@@ -289,18 +326,32 @@ export class UnetDenoiser implements Denoiser {
         }), got ${request.perItem}`,
       );
     }
+    if (request.framesPerItem !== (this.frames ?? 1)) {
+      throw new RangeError(
+        `Invalid option framesPerItem: the UNet ${this.unet.name} takes ${
+          this.frames ?? 1
+        } frames per item, got ${request.framesPerItem}`,
+      );
+    }
     const cond = await this.#embeddings.get(request.conditioning.prompt ?? this.#prompt);
     const uncond = await this.#embeddings.get(this.#negative);
     const n = B * this.#perItem;
     const f32Bytes = 4 * n;
     const ctxBytes = this.#embeddings.bytes;
     const joint = this.batching === "joint";
+    const reorder = this.#reorder[B]!;
     this.#gpu.submit((e) => {
       if (this.#staging === null) {
-        e.copyBufferToBuffer(request.noisy, 0, this.#sample, 0, f32Bytes);
-        if (joint) e.copyBufferToBuffer(request.noisy, 0, this.#sample, f32Bytes, f32Bytes);
+        encodeLatentFrames(e, reorder.sample, { src: request.noisy, dst: this.#sample });
+        if (joint) {
+          encodeLatentFrames(e, reorder.sample, {
+            src: request.noisy,
+            dst: this.#sample,
+            dstOffset: f32Bytes,
+          });
+        }
       } else {
-        e.copyBufferToBuffer(request.noisy, 0, this.#staging, 0, f32Bytes);
+        encodeLatentFrames(e, reorder.sample, { src: request.noisy, dst: this.#staging });
         const pass = e.beginComputePass({ label: `${this.name} sample f16` });
         for (const c of this.#casts[B]!.sample) c.encode(pass);
         pass.end();
@@ -313,12 +364,12 @@ export class UnetDenoiser implements Denoiser {
         e.copyBufferToBuffer(uncond, 0, target, at, ctxBytes);
       }
     });
-    const [c, h, w] = this.#latent;
+    const dims = this.#latent;
     const hidden = [this.#embeddings.tokens, this.#embeddings.hidden];
     const bytes = this.dtype === "float16" ? 2 : 4;
     if (joint) {
       await this.unet.runInto({
-        sample: { buffer: this.#sample, dtype: this.dtype, dims: [2 * B, c, h, w] },
+        sample: { buffer: this.#sample, dtype: this.dtype, dims: [2 * B, ...dims] },
         timestep: this.#timesteps(request.timesteps, 2),
         encoder_hidden_states: {
           buffer: this.#context,
@@ -331,7 +382,7 @@ export class UnetDenoiser implements Denoiser {
         const [context, offset] of [[this.#context, 0], [this.#contextUncond!, n * bytes]] as const
       ) {
         await this.unet.runInto({
-          sample: { buffer: this.#sample, dtype: this.dtype, dims: [B, c, h, w] },
+          sample: { buffer: this.#sample, dtype: this.dtype, dims: [B, ...dims] },
           timestep: this.#timesteps(request.timesteps, 1),
           encoder_hidden_states: { buffer: context, dtype: this.dtype, dims: [B, ...hidden] },
         }, { out_sample: { buffer: this.#output, offset } });
@@ -345,8 +396,12 @@ export class UnetDenoiser implements Denoiser {
         pass.end();
         from = this.#staging;
       }
-      e.copyBufferToBuffer(from, 0, request.epsCond, 0, f32Bytes);
-      e.copyBufferToBuffer(from, f32Bytes, request.epsUncond, 0, f32Bytes);
+      encodeLatentFrames(e, reorder.eps, { src: from, dst: request.epsCond });
+      encodeLatentFrames(e, reorder.eps, {
+        src: from,
+        srcOffset: f32Bytes,
+        dst: request.epsUncond,
+      });
     });
   }
 

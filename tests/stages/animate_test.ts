@@ -2,7 +2,8 @@ import assert from "assert";
 import { writePng } from "../../io/png.ts";
 import { BOB_SCENE } from "../_bob_scene.ts";
 import { referenceRgba } from "../../scenes/write_reference.ts";
-import { animate } from "../../stages/animate.ts";
+import { animate, prepareRun, releaseRun } from "../../stages/animate.ts";
+import { staticStage } from "../../stages/static_stage.ts";
 import { resolveAnimateSettings, SettingsError } from "../../stages/animate_settings.ts";
 import { GPU_TEST, testGpu } from "../contracts/_harness.ts";
 
@@ -98,11 +99,76 @@ Deno.test("animate settings: unknown keys and bad values name their key path", (
     () => resolveAnimateSettings("tiny", { field: "big" }),
     /option: field: expected a mapping, got "big"/,
   );
+  assert.throws(
+    () =>
+      resolveAnimateSettings("tiny", { static: { priors: ["image", "video"] } }, {
+        where: "run.yaml",
+      }),
+    /run\.yaml: static\.priors\[1\]: expected one of image, view, each at most once, got "video"/,
+  );
+  assert.throws(
+    () => resolveAnimateSettings("tiny", { priors: { view: { model: "../zero123" } } }),
+    /option: priors\.view\.model: expected a folder name under models\.dir, got "\.\.\/zero123"/,
+  );
+  assert.throws(
+    () => resolveAnimateSettings("tiny", { models: { dir: 3 } }),
+    /option: models\.dir: expected a non-empty string or null, got 3/,
+  );
   const s = resolveAnimateSettings("default", { refine: { iterations: 7 } });
   assert.equal(s.refine.iterations, 7);
   assert.equal(s.static.iterations, 5000);
   assert.equal(s.dynamic.gradClip, 1);
 });
+
+Deno.test("animate settings: stages name their priors; real models take SPEC.md's prior weights", () => {
+  const tiny = resolveAnimateSettings("tiny");
+  assert.deepEqual(tiny.static.priors, ["image", "view"]);
+  assert.deepEqual(tiny.refine.priors, ["video", "view", "frame"]);
+  // The tiny preset's oracle calibration (λ 0.01, CFG 3) gives way to SPEC.md's with models.
+  assert.equal(tiny.priors.image.weight, 0.01);
+  const real = resolveAnimateSettings("tiny", {
+    models: { dir: "models" },
+    priors: { video: { guidance: 50 } },
+    static: { priors: ["view"] },
+  });
+  assert.deepEqual(
+    [real.priors.image.weight, real.priors.image.guidance, real.priors.view.weight],
+    [1, 100, 40],
+  );
+  assert.equal(real.priors.video.guidance, 50);
+  assert.deepEqual(real.static.priors, ["view"]);
+  assert.equal(real.priors.frame.model, "controlnet");
+  assert.equal(real.resolution, tiny.resolution);
+});
+
+Deno.test(
+  "animate: a stage whose prior is missing from the run is refused by name",
+  GPU_TEST,
+  async () => {
+    const gpu = await testGpu();
+    const state = await prepareRun({
+      scene: SCENE,
+      image: "examples/bouncing_ball.png",
+      gpu,
+      preset: "tiny",
+      config: small(1),
+    });
+    const { image: _dropped, ...rest } = state.priors;
+    _dropped!.destroy();
+    await assert.rejects(
+      staticStage({ ...state, priors: rest }),
+      /Invalid option static\.priors: the static stage calls the image prior, but the run loaded none/,
+    );
+    // Naming only the view prior runs the stage without it.
+    const viewOnly = await staticStage({
+      ...state,
+      priors: rest,
+      settings: { ...state.settings, static: { ...state.settings.static, priors: ["view"] } },
+    });
+    assert.deepEqual(viewOnly.completed, ["static"]);
+    releaseRun(viewOnly, { gpu: false });
+  },
+);
 
 Deno.test(
   "animate: starting at a later stage without its predecessor's checkpoint is refused",

@@ -38,6 +38,18 @@ Deno.test("animate task: bad flags name the option, the value and what was expec
   const preset = await runTask(["--preset", "huge"]);
   assert.equal(preset.code, 2);
   assert.match(preset.stderr, /Invalid option --preset: expected one of tiny, default, got "huge"/);
+  const models = await runTask(["--models", "/nope/models"]);
+  assert.equal(models.code, 2);
+  assert.match(
+    models.stderr,
+    /Invalid option --models: expected the folder of the model folders \(docs\/models\.md\), got "\/nope\/models"/,
+  );
+  const embedding = await runTask(["--models", ".", "--textual-inversion", "/nope/learned.bin"]);
+  assert.equal(embedding.code, 2);
+  assert.match(
+    embedding.stderr,
+    /Invalid option --textual-inversion: embedding file \/nope\/learned\.bin does not exist/,
+  );
   const port = await runTask(["--serve", "--port", "99999"]);
   assert.equal(port.code, 2);
   assert.match(
