@@ -15,7 +15,7 @@ import type { Denoiser, DenoiseRequest } from "../denoiser.ts";
 import { MODEL_FOLDERS } from "../models/model_folders.ts";
 import type { OrtGpuFeed, OrtModel, OrtValueInfo } from "../onnx/ort_model.ts";
 import { ControlImage } from "./control_image.ts";
-import { F16Cast, type F16CastCall } from "./f16_cast.ts";
+import { encodeCasts, F16Cast, type F16CastCall } from "./f16_cast.ts";
 import type { FloatDtype, TextEmbeddings } from "./text_embeddings.ts";
 import type { UnetBatching } from "./unet_denoiser.ts";
 import {
@@ -24,6 +24,7 @@ import {
   timestepInput,
   type UnetTimestepType,
 } from "./unet_inputs.ts";
+import { fitsShape, unetBatching } from "./unet_checks.ts";
 
 /**
  * The ControlNet prompt of the refinement stage (`Animate124 main: guidance/cn_utils.py`).
@@ -88,22 +89,6 @@ export interface ControlNetDenoiserOptions {
 }
 
 type Shape4 = readonly [number, number, number];
-
-function fits(shape: (number | string)[], tail: readonly number[]): boolean {
-  return shape.length === tail.length + 1 &&
-    tail.every((d, k) => typeof shape[k + 1] === "string" || shape[k + 1] === d);
-}
-
-function batchingOf(model: OrtModel, value: OrtValueInfo, maxItems: number): UnetBatching {
-  const batch = value.shape[0];
-  if (typeof batch !== "number" || batch === 2 * maxItems) return "joint";
-  if (batch === maxItems) return "separate";
-  throw new Error(
-    `Invalid model ${model.name}: its batch is fixed to ${batch}, expected ${maxItems} or ${
-      2 * maxItems
-    } for maxItems ${maxItems} (export with a dynamic batch to score other counts)`,
-  );
-}
 
 /**
  * The ControlNet-tile + SD denoiser. Buffers, casts and the control-image kernel are built
@@ -324,7 +309,7 @@ export class ControlNetDenoiser implements Denoiser {
       tail: readonly number[],
       what = "",
     ) => {
-      if (value.dtype !== dtype || !fits(value.shape, tail)) {
+      if (value.dtype !== dtype || !fitsShape(value.shape, tail)) {
         throw new Error(
           `Invalid ${role} ${model.name}: expected ${value.name} of dtype ${dtype} and shape [B, ${
             tail.join(", ")
@@ -374,8 +359,8 @@ export class ControlNetDenoiser implements Denoiser {
       expect(unet, "UNet", input, shape, ` (the ControlNet's ${want.name})`);
       return shape;
     });
-    const batching = batchingOf(unet, sample, maxItems);
-    const cnBatching = batchingOf(controlnet, cnSample, maxItems);
+    const batching = unetBatching(unet, sample, { maxItems, role: "model" });
+    const cnBatching = unetBatching(controlnet, cnSample, { maxItems, role: "model" });
     if (batching !== cnBatching) {
       throw new Error(
         `Invalid models: the UNet ${unet.name} takes a batch of ${
@@ -456,9 +441,7 @@ export class ControlNetDenoiser implements Denoiser {
         if (joint) e.copyBufferToBuffer(request.noisy, 0, this.#sample, f32Bytes, f32Bytes);
       } else {
         e.copyBufferToBuffer(request.noisy, 0, this.#staging, 0, f32Bytes);
-        const casts = e.beginComputePass({ label: `${this.name} inputs f16` });
-        for (const c of this.#casts[B]!.input) c.encode(casts);
-        casts.end();
+        encodeCasts(e, this.#casts[B]!.input, { label: `${this.name} inputs f16` });
       }
       for (let k = 0; k < B; k++) {
         e.copyBufferToBuffer(cond, 0, this.#context, k * ctxBytes, ctxBytes);
@@ -520,9 +503,7 @@ export class ControlNetDenoiser implements Denoiser {
     this.#gpu.submit((e) => {
       let from = this.#output;
       if (this.#staging !== null) {
-        const pass = e.beginComputePass({ label: `${this.name} out_sample f32` });
-        for (const cast of this.#casts[B]!.eps) cast.encode(pass);
-        pass.end();
+        encodeCasts(e, this.#casts[B]!.eps, { label: `${this.name} out_sample f32` });
         from = this.#staging;
       }
       e.copyBufferToBuffer(from, 0, request.epsCond, 0, f32Bytes);

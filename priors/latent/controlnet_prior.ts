@@ -11,8 +11,7 @@
  *
  * @module
  */
-import { Gpu } from "../../kernels/gpu.ts";
-import { loadVaeEncoderWeights } from "../../kernels/vae_ops/vae_encoder.ts";
+import type { Gpu } from "../../kernels/gpu.ts";
 import { requireInt } from "../../kernels/validate.ts";
 import { MODEL_FOLDERS } from "../models/model_folders.ts";
 import { patchOnnxTokenEmbedding } from "../models/onnx_token_embedding.ts";
@@ -21,11 +20,10 @@ import { ClipTokenizer } from "../onnx/clip_tokenizer.ts";
 import { externalDataLocations } from "../onnx/onnx_external_data.ts";
 import type { OrtModel } from "../onnx/ort_model.ts";
 import type { OrtRuntime } from "../onnx/ort_runtime.ts";
-import { CONTROLNET_SDS, type SdsOptions, validateSdsOptions } from "../sds_options.ts";
+import { CONTROLNET_SDS, type SdsOptions } from "../sds_options.ts";
 import { CONTROL_PROMPT, ControlNetDenoiser } from "./controlnet_denoiser.ts";
-import { ImageLatentEncoder } from "./image_latent_encoder.ts";
 import { LatentSdsPrior } from "./latent_sds_prior.ts";
-import { checkSchedulerConfig, readVaeConfig } from "./stable_diffusion_prior.ts";
+import { DIFFUSERS_FILES, loadLatentEncoder, openModelFolder, vaeSizes } from "./model_folder.ts";
 import { TextEmbeddings } from "./text_embeddings.ts";
 
 /**
@@ -70,15 +68,6 @@ export interface ControlNetTilePriorOptions {
    * size times the VAE's downsampling, or 1024 when the UNet leaves it dynamic.
    */
   inputSize?: number;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -161,37 +150,16 @@ export async function createControlNetTilePrior(
   options: ControlNetTilePriorOptions,
 ): Promise<LatentSdsPrior> {
   const command = MODEL_FOLDERS.controlnet.exportCommand;
-  const dir = options.model.replace(/\/+$/, "");
-  const files = {
-    controlnet: `${dir}/controlnet/model.onnx`,
-    unet: `${dir}/unet/model.onnx`,
-    textEncoder: `${dir}/text_encoder/model.onnx`,
-    tokenizer: `${dir}/tokenizer`,
-    scheduler: `${dir}/scheduler/scheduler_config.json`,
-    vae: `${dir}/vae/diffusion_pytorch_model.safetensors`,
-  };
-  for (const path of Object.values(files)) {
-    if (!(await exists(path))) {
-      throw new Error(
-        `Cannot load ControlNet-tile from ${dir}: ${path} is missing: create the folder with ${command}`,
-      );
-    }
-  }
-  if (runtime.device === null) {
-    throw new Error(
-      `Cannot load ControlNet-tile: the runtime uses ${runtime.executionProvider}, the prior needs the webgpu execution provider`,
-    );
-  }
-  const gpu = options.gpu ?? Gpu.wrap(runtime.device, { log: null });
-  if (gpu.device !== runtime.device) {
-    throw new Error(
-      "Invalid option gpu: expected a Gpu on the runtime's device (Gpu.wrap(runtime.device))",
-    );
-  }
   const maxItems = requireInt("maxItems", options.maxItems ?? 2, { min: 1 });
-  const sds = validateSdsOptions(options.sds ?? CONTROLNET_SDS);
-  await checkSchedulerConfig(files.scheduler);
-  const vaeConfig = await readVaeConfig(`${dir}/vae/config.json`);
+  const folder = await openModelFolder(runtime, {
+    model: options.model,
+    name: "ControlNet-tile",
+    exportCommand: command,
+    files: { controlnet: "controlnet/model.onnx", ...DIFFUSERS_FILES },
+    sds: options.sds ?? CONTROLNET_SDS,
+    gpu: options.gpu,
+  });
+  const { dir, files, gpu, sds } = folder;
   const sessions: OrtModel[] = [];
   const owned: { destroy(): void }[] = [];
   try {
@@ -214,16 +182,16 @@ export async function createControlNetTilePrior(
         }: re-export with ${command}`,
       );
     }
-    const down = 2 ** ((vaeConfig.config.channels?.length ?? 4) - 1);
-    const declared = sample.shape[2];
-    const inputSize = options.inputSize ?? (typeof declared === "number" ? declared * down : 1024);
-    requireInt("inputSize", inputSize, { min: down });
+    const { inputSize, latentSize, down } = vaeSizes(folder.vae, {
+      declared: sample.shape[2],
+      fallback: 1024,
+      inputSize: options.inputSize,
+    });
     if (inputSize % down !== 0) {
       throw new RangeError(
         `Invalid option inputSize: expected a multiple of the VAE's downsampling ${down}, got ${inputSize}`,
       );
     }
-    const latentSize = inputSize / down;
     const dtype = sample.dtype === "float16" ? "float16" : "float32";
     const embeddings = await TextEmbeddings.create(gpu, { tokenizer, encoder: textEncoder, dtype });
     owned.push(embeddings);
@@ -233,7 +201,7 @@ export async function createControlNetTilePrior(
       embeddings,
       maxItems,
       latent: {
-        channels: vaeConfig.config.latentChannels ?? 4,
+        channels: folder.vae.config.latentChannels ?? 4,
         height: latentSize,
         width: latentSize,
       },
@@ -248,14 +216,11 @@ export async function createControlNetTilePrior(
       );
     });
     owned.push(denoiser);
-    const weights = await loadVaeEncoderWeights(files.vae, { config: vaeConfig.config });
-    const encoder = await ImageLatentEncoder.create(gpu, {
+    const encoder = await loadLatentEncoder(folder, {
       width: options.width,
       height: options.height,
       maxFrames: maxItems,
-      inputWidth: inputSize,
-      inputHeight: inputSize,
-      vae: { weights, config: vaeConfig.config, scale: vaeConfig.scale },
+      inputSize,
     });
     owned.push(encoder);
     return await LatentSdsPrior.create(gpu, {

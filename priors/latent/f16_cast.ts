@@ -150,3 +150,36 @@ export class F16Cast {
     };
   }
 }
+
+/**
+ * Records bound casts in one compute pass of `encoder`: the denoisers' per-call casts into
+ * and out of an f16 network.
+ *
+ * @param encoder the command encoder
+ * @param calls casts, in order
+ * @param options `label` of the pass
+ *
+ * @example
+ * ```ts
+ * import { acquireGpu } from "../../kernels/gpu.ts";
+ * import { encodeCasts, F16Cast } from "./f16_cast.ts";
+ * const gpu = await acquireGpu({ log: null });
+ * const cast = await F16Cast.create(gpu);
+ * const src = gpu.createBuffer(new Float32Array([0.5, 3]));
+ * const half = gpu.createBuffer(4);
+ * const back = gpu.createBuffer(8);
+ * const calls = [cast.bind("toF16", src, half, { count: 2 }), cast.bind("toF32", half, back, { count: 2 })];
+ * gpu.submit((e) => encodeCasts(e, calls, { label: "round trip" }));
+ * console.log(new Float32Array(await gpu.read(back))); // Float32Array(2) [ 0.5, 3 ]
+ * gpu.destroy();
+ * ```
+ */
+export function encodeCasts(
+  encoder: GPUCommandEncoder,
+  calls: readonly F16CastCall[],
+  options: { label: string },
+): void {
+  const pass = encoder.beginComputePass({ label: options.label });
+  for (const call of calls) call.encode(pass);
+  pass.end();
+}

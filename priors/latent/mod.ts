@@ -15,7 +15,7 @@
  *
  * @module
  */
-export { type CastDirection, F16Cast, type F16CastCall } from "./f16_cast.ts";
+export { type CastDirection, encodeCasts, F16Cast, type F16CastCall } from "./f16_cast.ts";
 export { ImageLatentEncoder, type ImageLatentEncoderOptions } from "./image_latent_encoder.ts";
 export { ImageResize, type ImageResizeOptions } from "./image_resize.ts";
 export type { ResizeShape } from "./image_resize_twin.ts";
@@ -23,13 +23,22 @@ export { LatentNoise } from "./latent_noise.ts";
 export { LatentSdsPrior, type LatentSdsPriorOptions } from "./latent_sds_prior.ts";
 export {
   checkSchedulerConfig,
-  createStableDiffusionPrior,
+  DIFFUSERS_FILES,
+  loadLatentEncoder,
+  type ModelFolder,
+  type ModelFolderOptions,
+  openModelFolder,
   readVaeConfig,
+  vaeSizes,
+} from "./model_folder.ts";
+export {
+  createStableDiffusionPrior,
   SD_EXPORT_COMMAND,
   type StableDiffusionPriorOptions,
 } from "./stable_diffusion_prior.ts";
 export { type FloatDtype, TextEmbeddings, type TextEmbeddingsOptions } from "./text_embeddings.ts";
 export { type UnetBatching, UnetDenoiser, type UnetDenoiserOptions } from "./unet_denoiser.ts";
+export { fitsShape, floatDtypeOf, unetBatching } from "./unet_checks.ts";
 export {
   declaredValue,
   TIMESTEP_TYPES,

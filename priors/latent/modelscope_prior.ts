@@ -11,17 +11,15 @@
  *
  * @module
  */
-import { Gpu } from "../../kernels/gpu.ts";
-import { loadVaeEncoderWeights } from "../../kernels/vae_ops/vae_encoder.ts";
+import type { Gpu } from "../../kernels/gpu.ts";
 import { requireInt } from "../../kernels/validate.ts";
 import { MODEL_FOLDERS } from "../models/model_folders.ts";
 import { ClipTokenizer } from "../onnx/clip_tokenizer.ts";
 import type { OrtModel } from "../onnx/ort_model.ts";
 import type { OrtRuntime } from "../onnx/ort_runtime.ts";
-import { MODELSCOPE_SDS, type SdsOptions, validateSdsOptions } from "../sds_options.ts";
-import { ImageLatentEncoder } from "./image_latent_encoder.ts";
+import { MODELSCOPE_SDS, type SdsOptions } from "../sds_options.ts";
 import { LatentSdsPrior } from "./latent_sds_prior.ts";
-import { checkSchedulerConfig, readVaeConfig } from "./stable_diffusion_prior.ts";
+import { DIFFUSERS_FILES, loadLatentEncoder, openModelFolder, vaeSizes } from "./model_folder.ts";
 import { TextEmbeddings } from "./text_embeddings.ts";
 import { UnetDenoiser } from "./unet_denoiser.ts";
 
@@ -59,15 +57,6 @@ export interface ModelScopePriorOptions {
   inputSize?: number;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Builds the ModelScope T2V prior from a model folder.
  *
@@ -94,36 +83,16 @@ export async function createModelScopePrior(
   options: ModelScopePriorOptions,
 ): Promise<LatentSdsPrior> {
   const command = MODEL_FOLDERS.modelscope.exportCommand;
-  const dir = options.model.replace(/\/+$/, "");
-  const files = {
-    textEncoder: `${dir}/text_encoder/model.onnx`,
-    unet: `${dir}/unet/model.onnx`,
-    tokenizer: `${dir}/tokenizer`,
-    scheduler: `${dir}/scheduler/scheduler_config.json`,
-    vae: `${dir}/vae/diffusion_pytorch_model.safetensors`,
-  };
-  for (const path of Object.values(files)) {
-    if (!(await exists(path))) {
-      throw new Error(
-        `Cannot load ModelScope T2V from ${dir}: ${path} is missing: create the folder with ${command}`,
-      );
-    }
-  }
-  if (runtime.device === null) {
-    throw new Error(
-      `Cannot load ModelScope T2V: the runtime uses ${runtime.executionProvider}, the prior needs the webgpu execution provider`,
-    );
-  }
-  const gpu = options.gpu ?? Gpu.wrap(runtime.device, { log: null });
-  if (gpu.device !== runtime.device) {
-    throw new Error(
-      "Invalid option gpu: expected a Gpu on the runtime's device (Gpu.wrap(runtime.device))",
-    );
-  }
   const frames = requireInt("frames", options.frames, { min: 1 });
-  const sds = validateSdsOptions(options.sds ?? MODELSCOPE_SDS);
-  await checkSchedulerConfig(files.scheduler);
-  const vaeConfig = await readVaeConfig(`${dir}/vae/config.json`);
+  const folder = await openModelFolder(runtime, {
+    model: options.model,
+    name: "ModelScope T2V",
+    exportCommand: command,
+    files: DIFFUSERS_FILES,
+    sds: options.sds ?? MODELSCOPE_SDS,
+    gpu: options.gpu,
+  });
+  const { files, gpu, sds } = folder;
   const tokenizer = await ClipTokenizer.load(files.tokenizer);
   const sessions: OrtModel[] = [];
   const owned: { destroy(): void }[] = [];
@@ -147,12 +116,11 @@ export async function createModelScopePrior(
         `Invalid UNet ${files.unet}: its sample [${sample.shape}] holds ${declaredFrames} frames, option frames is ${frames}: expected shape ${expected}: re-export with ${command}`,
       );
     }
-    const down = 2 ** ((vaeConfig.config.channels?.length ?? 4) - 1);
-    const declared = sample.shape[3];
-    const inputSize = options.inputSize ??
-      (typeof declared === "number" ? declared * down : 256);
-    requireInt("inputSize", inputSize, { min: down });
-    const latentSize = inputSize / down;
+    const { inputSize, latentSize } = vaeSizes(folder.vae, {
+      declared: sample.shape[3],
+      fallback: 256,
+      inputSize: options.inputSize,
+    });
     const dtype = sample.dtype === "float16" ? "float16" : "float32";
     const embeddings = await TextEmbeddings.create(gpu, { tokenizer, encoder: textEncoder, dtype });
     owned.push(embeddings);
@@ -161,7 +129,7 @@ export async function createModelScopePrior(
       embeddings,
       maxItems: 1,
       latent: {
-        channels: vaeConfig.config.latentChannels ?? 4,
+        channels: folder.vae.config.latentChannels ?? 4,
         frames,
         height: latentSize,
         width: latentSize,
@@ -172,14 +140,11 @@ export async function createModelScopePrior(
       throw new Error(`${error.message}: re-export with ${command}`);
     });
     owned.push(denoiser);
-    const weights = await loadVaeEncoderWeights(files.vae, { config: vaeConfig.config });
-    const encoder = await ImageLatentEncoder.create(gpu, {
+    const encoder = await loadLatentEncoder(folder, {
       width: options.width,
       height: options.height,
       maxFrames: frames,
-      inputWidth: inputSize,
-      inputHeight: inputSize,
-      vae: { weights, config: vaeConfig.config, scale: vaeConfig.scale },
+      inputSize,
     });
     owned.push(encoder);
     return await LatentSdsPrior.create(gpu, {

@@ -8,17 +8,13 @@
  *
  * @module
  */
-import { Gpu } from "../../kernels/gpu.ts";
-import { SD_VAE_SCALE } from "../../kernels/vae_ops/posterior_twin.ts";
-import { loadVaeEncoderWeights } from "../../kernels/vae_ops/vae_encoder.ts";
-import type { VaeEncoderConfig } from "../../kernels/vae_ops/vae_encoder_twin.ts";
+import type { Gpu } from "../../kernels/gpu.ts";
 import { requireInt } from "../../kernels/validate.ts";
-import { BETA_END, BETA_START, TRAIN_TIMESTEPS } from "../noise_schedule.ts";
 import { ClipTokenizer } from "../onnx/clip_tokenizer.ts";
 import type { OrtRuntime } from "../onnx/ort_runtime.ts";
-import { SD_SDS, type SdsOptions, validateSdsOptions } from "../sds_options.ts";
-import { ImageLatentEncoder } from "./image_latent_encoder.ts";
+import { SD_SDS, type SdsOptions } from "../sds_options.ts";
 import { LatentSdsPrior } from "./latent_sds_prior.ts";
+import { DIFFUSERS_FILES, loadLatentEncoder, openModelFolder, vaeSizes } from "./model_folder.ts";
 import { TextEmbeddings } from "./text_embeddings.ts";
 import { UnetDenoiser } from "./unet_denoiser.ts";
 
@@ -72,103 +68,6 @@ export interface StableDiffusionPriorOptions {
   inputSize?: number;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function readJsonFile(path: string): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await Deno.readTextFile(path));
-  } catch (error) {
-    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
-/**
- * Checks that the scheduler's noise schedule is the toolkit's (scaled linear, 0.00085 to
- * 0.012 over 1000 steps); the toolkit's ᾱ table is fixed to it.
- *
- * @param path `scheduler/scheduler_config.json`
- * @throws {Error} naming the file, the field, the value and the expected one
- *
- * @example
- * ```ts
- * import { checkSchedulerConfig } from "./stable_diffusion_prior.ts";
- * const path = await Deno.makeTempFile({ suffix: ".json" });
- * await Deno.writeTextFile(path, JSON.stringify({ beta_start: 0.0001, beta_end: 0.02 }));
- * try {
- *   await checkSchedulerConfig(path);
- * } catch (error) {
- *   console.log((error as Error).message.includes("beta_start 0.0001")); // true
- * }
- * await Deno.remove(path);
- * ```
- */
-export async function checkSchedulerConfig(path: string): Promise<void> {
-  const config = await readJsonFile(path);
-  const expected: Record<string, number | string> = {
-    beta_start: BETA_START,
-    beta_end: BETA_END,
-    num_train_timesteps: TRAIN_TIMESTEPS,
-    beta_schedule: "scaled_linear",
-  };
-  for (const [key, want] of Object.entries(expected)) {
-    const got = config[key];
-    if (got === undefined) continue;
-    const same = typeof want === "number"
-      ? typeof got === "number" && Math.abs(got - want) <= 1e-12
-      : got === want;
-    if (!same) {
-      throw new Error(
-        `Unsupported noise schedule in ${path}: ${key} ${got}, expected ${want} (the toolkit's ᾱ table is SD v1.5's scaled-linear schedule)`,
-      );
-    }
-  }
-}
-
-/**
- * Reads `vae/config.json` into the encoder's architecture and scaling factor; absent,
- * SD v1.5's.
- *
- * @param path `vae/config.json`
- * @returns the architecture and s
- *
- * @example
- * ```ts
- * import { readVaeConfig } from "./stable_diffusion_prior.ts";
- * const path = await Deno.makeTempFile({ suffix: ".json" });
- * await Deno.writeTextFile(path, JSON.stringify({ block_out_channels: [8, 16], norm_num_groups: 4 }));
- * const { config, scale } = await readVaeConfig(path);
- * console.log(config.channels, config.groups, scale); // [ 8, 16 ] 4 0.18215
- * await Deno.remove(path);
- * ```
- */
-export async function readVaeConfig(
-  path: string,
-): Promise<{ config: VaeEncoderConfig; scale: number }> {
-  if (!(await exists(path))) return { config: {}, scale: SD_VAE_SCALE };
-  const json = await readJsonFile(path);
-  const config: VaeEncoderConfig = {};
-  const num = (key: string) => typeof json[key] === "number" ? json[key] as number : undefined;
-  if (Array.isArray(json.block_out_channels)) {
-    config.channels = (json.block_out_channels as unknown[]).map(Number);
-  }
-  const layers = num("layers_per_block");
-  const groups = num("norm_num_groups");
-  const inChannels = num("in_channels");
-  const latent = num("latent_channels");
-  if (layers !== undefined) config.layersPerBlock = layers;
-  if (groups !== undefined) config.groups = groups;
-  if (inChannels !== undefined) config.inChannels = inChannels;
-  if (latent !== undefined) config.latentChannels = latent;
-  return { config, scale: num("scaling_factor") ?? SD_VAE_SCALE };
-}
-
 /**
  * Builds the Stable Diffusion prior from a model folder.
  *
@@ -193,36 +92,16 @@ export async function createStableDiffusionPrior(
   runtime: OrtRuntime,
   options: StableDiffusionPriorOptions,
 ): Promise<LatentSdsPrior> {
-  const dir = options.model.replace(/\/+$/, "");
-  const files = {
-    textEncoder: `${dir}/text_encoder/model.onnx`,
-    unet: `${dir}/unet/model.onnx`,
-    tokenizer: `${dir}/tokenizer`,
-    scheduler: `${dir}/scheduler/scheduler_config.json`,
-    vae: `${dir}/vae/diffusion_pytorch_model.safetensors`,
-  };
-  for (const path of Object.values(files)) {
-    if (!(await exists(path))) {
-      throw new Error(
-        `Cannot load Stable Diffusion from ${dir}: ${path} is missing: create the folder with ${SD_EXPORT_COMMAND}`,
-      );
-    }
-  }
-  if (runtime.device === null) {
-    throw new Error(
-      `Cannot load Stable Diffusion: the runtime uses ${runtime.executionProvider}, the prior needs the webgpu execution provider`,
-    );
-  }
-  const gpu = options.gpu ?? Gpu.wrap(runtime.device, { log: null });
-  if (gpu.device !== runtime.device) {
-    throw new Error(
-      "Invalid option gpu: expected a Gpu on the runtime's device (Gpu.wrap(runtime.device))",
-    );
-  }
   const maxItems = requireInt("maxItems", options.maxItems ?? 1, { min: 1 });
-  const sds = validateSdsOptions(options.sds ?? SD_SDS);
-  await checkSchedulerConfig(files.scheduler);
-  const vaeConfig = await readVaeConfig(`${dir}/vae/config.json`);
+  const folder = await openModelFolder(runtime, {
+    model: options.model,
+    name: "Stable Diffusion",
+    exportCommand: SD_EXPORT_COMMAND,
+    files: DIFFUSERS_FILES,
+    sds: options.sds ?? SD_SDS,
+    gpu: options.gpu,
+  });
+  const { files, gpu, sds } = folder;
   const tokenizer = await ClipTokenizer.load(files.tokenizer);
   const textEncoder = await runtime.loadModel(files.textEncoder);
   const unet = await runtime.loadModel(files.unet);
@@ -235,13 +114,12 @@ export async function createStableDiffusionPrior(
       }: re-export with ${SD_EXPORT_COMMAND}`,
     );
   }
-  const down = 2 ** ((vaeConfig.config.channels?.length ?? 4) - 1);
-  const declared = [sample.shape[2], sample.shape[3]];
-  const inputSize = options.inputSize ??
-    (typeof declared[0] === "number" ? declared[0] * down : 512);
-  requireInt("inputSize", inputSize, { min: down });
-  const latentSize = inputSize / down;
-  const latentChannels = vaeConfig.config.latentChannels ?? 4;
+  const { inputSize, latentSize } = vaeSizes(folder.vae, {
+    declared: sample.shape[2],
+    fallback: 512,
+    inputSize: options.inputSize,
+  });
+  const latentChannels = folder.vae.config.latentChannels ?? 4;
   const dtype = sample.dtype === "float16" ? "float16" : "float32";
   const owned: { destroy(): void }[] = [];
   try {
@@ -262,14 +140,11 @@ export async function createStableDiffusionPrior(
       throw new Error(`${error.message}: re-export with ${SD_EXPORT_COMMAND}`);
     });
     owned.push(denoiser);
-    const weights = await loadVaeEncoderWeights(files.vae, { config: vaeConfig.config });
-    const encoder = await ImageLatentEncoder.create(gpu, {
+    const encoder = await loadLatentEncoder(folder, {
       width: options.width,
       height: options.height,
       maxFrames: maxItems,
-      inputWidth: inputSize,
-      inputHeight: inputSize,
-      vae: { weights, config: vaeConfig.config, scale: vaeConfig.scale },
+      inputSize,
     });
     owned.push(encoder);
     return await LatentSdsPrior.create(gpu, {

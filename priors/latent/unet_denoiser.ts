@@ -16,7 +16,7 @@ import type { Gpu } from "../../kernels/gpu.ts";
 import { requireInt } from "../../kernels/validate.ts";
 import type { Denoiser, DenoiseRequest } from "../denoiser.ts";
 import type { OrtModel } from "../onnx/ort_model.ts";
-import { F16Cast, type F16CastCall } from "./f16_cast.ts";
+import { encodeCasts, F16Cast, type F16CastCall } from "./f16_cast.ts";
 import { encodeLatentFrames, latentFrameCopies, type LatentFrameCopy } from "./latent_frames.ts";
 import type { FloatDtype, TextEmbeddings } from "./text_embeddings.ts";
 import {
@@ -25,6 +25,7 @@ import {
   timestepInput,
   type UnetTimestepType,
 } from "./unet_inputs.ts";
+import { fitsShape, floatDtypeOf, unetBatching } from "./unet_checks.ts";
 
 /**
  * Options of {@linkcode UnetDenoiser.create}.
@@ -238,26 +239,11 @@ export class UnetDenoiser implements Denoiser {
     const timestep = timestepInput(unet);
     const context = declaredValue(unet, "encoder_hidden_states", { list: "inputs" });
     const out = declaredValue(unet, "out_sample", { list: "outputs" });
-    if (sample.dtype !== "float32" && sample.dtype !== "float16") {
-      throw new Error(
-        `Invalid UNet ${unet.name}: expected input sample of dtype float32 or float16, got ${sample.dtype}`,
-      );
-    }
-    const dtype = sample.dtype;
-    for (const v of [context, out]) {
-      if (v.dtype !== dtype) {
-        throw new Error(
-          `Invalid UNet ${unet.name}: expected ${v.name} of dtype ${dtype} like sample, got ${v.dtype}`,
-        );
-      }
-    }
+    const dtype = floatDtypeOf(unet, [sample, context, out]);
     const want = l.frames === undefined
       ? [l.channels, l.height, l.width]
       : [l.channels, l.frames, l.height, l.width];
-    const fits = (shape: (number | string)[], tail: number[]) =>
-      shape.length === tail.length + 1 &&
-      tail.every((d, k) => typeof shape[k + 1] === "string" || shape[k + 1] === d);
-    if (!fits(sample.shape, want) || !fits(out.shape, want)) {
+    if (!fitsShape(sample.shape, want) || !fitsShape(out.shape, want)) {
       throw new Error(
         `Invalid UNet ${unet.name}: expected sample and out_sample of shape [B, ${
           want.join(", ")
@@ -267,7 +253,7 @@ export class UnetDenoiser implements Denoiser {
       );
     }
     const e = options.embeddings;
-    if (!fits(context.shape, [e.tokens, e.hidden])) {
+    if (!fitsShape(context.shape, [e.tokens, e.hidden])) {
       throw new Error(
         `Invalid UNet ${unet.name}: expected encoder_hidden_states of shape [B, ${e.tokens}, ${e.hidden}] (the text encoder's last_hidden_state), got [${context.shape}]`,
       );
@@ -277,19 +263,7 @@ export class UnetDenoiser implements Denoiser {
         `Invalid option embeddings: the UNet ${unet.name} takes ${dtype} encoder_hidden_states, the embeddings are ${e.dtype}`,
       );
     }
-    const batch = sample.shape[0];
-    let batching: UnetBatching = "joint";
-    if (typeof batch === "number") {
-      if (batch === 2 * maxItems) batching = "joint";
-      else if (batch === maxItems) batching = "separate";
-      else {
-        throw new Error(
-          `Invalid UNet ${unet.name}: its batch is fixed to ${batch}, expected ${maxItems} or ${
-            2 * maxItems
-          } for maxItems ${maxItems} (export with a dynamic batch to score other counts)`,
-        );
-      }
-    }
+    const batching = unetBatching(unet, sample, { maxItems });
     const cast = dtype === "float16" ? await F16Cast.create(gpu) : null;
     return new UnetDenoiser(gpu, {
       options: { ...options, maxItems },
@@ -352,9 +326,7 @@ export class UnetDenoiser implements Denoiser {
         }
       } else {
         encodeLatentFrames(e, reorder.sample, { src: request.noisy, dst: this.#staging });
-        const pass = e.beginComputePass({ label: `${this.name} sample f16` });
-        for (const c of this.#casts[B]!.sample) c.encode(pass);
-        pass.end();
+        encodeCasts(e, this.#casts[B]!.sample, { label: `${this.name} sample f16` });
       }
       for (let k = 0; k < B; k++) {
         e.copyBufferToBuffer(cond, 0, this.#context, k * ctxBytes, ctxBytes);
@@ -391,9 +363,7 @@ export class UnetDenoiser implements Denoiser {
     this.#gpu.submit((e) => {
       let from = this.#output;
       if (this.#staging !== null) {
-        const pass = e.beginComputePass({ label: `${this.name} out_sample f32` });
-        for (const cast of this.#casts[B]!.eps) cast.encode(pass);
-        pass.end();
+        encodeCasts(e, this.#casts[B]!.eps, { label: `${this.name} out_sample f32` });
         from = this.#staging;
       }
       encodeLatentFrames(e, reorder.eps, { src: from, dst: request.epsCond });

@@ -20,7 +20,7 @@ import type { Denoiser, DenoiseRequest } from "../denoiser.ts";
 import type { Zero123ImageContext } from "../models/zero123_conditioning.ts";
 import { zero123PoseVector } from "../models/zero123_conditioning.ts";
 import type { OrtModel } from "../onnx/ort_model.ts";
-import { F16Cast, type F16CastCall } from "./f16_cast.ts";
+import { encodeCasts, F16Cast, type F16CastCall } from "./f16_cast.ts";
 import type { FloatDtype } from "./text_embeddings.ts";
 import type { UnetBatching } from "./unet_denoiser.ts";
 import {
@@ -29,6 +29,7 @@ import {
   timestepInput,
   type UnetTimestepType,
 } from "./unet_inputs.ts";
+import { fitsShape, floatDtypeOf, unetBatching } from "./unet_checks.ts";
 
 /**
  * Options of {@linkcode Zero123Denoiser.create}.
@@ -232,25 +233,10 @@ export class Zero123Denoiser implements Denoiser {
     const timestep = timestepInput(unet);
     const context = declaredValue(unet, "encoder_hidden_states", { list: "inputs" });
     const out = declaredValue(unet, "out_sample", { list: "outputs" });
-    if (sample.dtype !== "float32" && sample.dtype !== "float16") {
-      throw new Error(
-        `Invalid UNet ${unet.name}: expected input sample of dtype float32 or float16, got ${sample.dtype}`,
-      );
-    }
-    const dtype = sample.dtype;
-    for (const v of [context, out]) {
-      if (v.dtype !== dtype) {
-        throw new Error(
-          `Invalid UNet ${unet.name}: expected ${v.name} of dtype ${dtype} like sample, got ${v.dtype}`,
-        );
-      }
-    }
-    const fits = (shape: (number | string)[], tail: number[]) =>
-      shape.length === tail.length + 1 &&
-      tail.every((d, k) => typeof shape[k + 1] === "string" || shape[k + 1] === d);
+    const dtype = floatDtypeOf(unet, [sample, context, out]);
     const doubled = [2 * l.channels, l.height, l.width];
     const single = [l.channels, l.height, l.width];
-    if (!fits(sample.shape, doubled) || !fits(out.shape, single)) {
+    if (!fitsShape(sample.shape, doubled) || !fitsShape(out.shape, single)) {
       throw new Error(
         `Invalid UNet ${unet.name}: expected sample [B, ${
           doubled.join(", ")
@@ -260,24 +246,12 @@ export class Zero123Denoiser implements Denoiser {
       );
     }
     const hidden = options.image.width;
-    if (!fits(context.shape, [1, hidden])) {
+    if (!fitsShape(context.shape, [1, hidden])) {
       throw new Error(
         `Invalid UNet ${unet.name}: expected encoder_hidden_states of shape [B, 1, ${hidden}] (cc_projection's output), got [${context.shape}]`,
       );
     }
-    const batch = sample.shape[0];
-    let batching: UnetBatching = "joint";
-    if (typeof batch === "number") {
-      if (batch === 2 * maxItems) batching = "joint";
-      else if (batch === maxItems) batching = "separate";
-      else {
-        throw new Error(
-          `Invalid UNet ${unet.name}: its batch is fixed to ${batch}, expected ${maxItems} or ${
-            2 * maxItems
-          } for maxItems ${maxItems} (export with a dynamic batch to score other counts)`,
-        );
-      }
-    }
+    const batching = unetBatching(unet, sample, { maxItems });
     const cast = dtype === "float16" ? await F16Cast.create(gpu) : null;
     return new Zero123Denoiser(gpu, {
       options: { ...options, maxItems },
@@ -348,9 +322,7 @@ export class Zero123Denoiser implements Denoiser {
       }
       const casts = this.#casts[B];
       if (casts !== undefined) {
-        const pass = e.beginComputePass({ label: `${this.name} inputs f16` });
-        for (const c of casts.inputs) c.encode(pass);
-        pass.end();
+        encodeCasts(e, casts.inputs, { label: `${this.name} inputs f16` });
       }
     });
     const [c, h, w] = this.#latent;
@@ -371,9 +343,7 @@ export class Zero123Denoiser implements Denoiser {
     this.#gpu.submit((e) => {
       const casts = this.#casts[B];
       if (casts !== undefined) {
-        const pass = e.beginComputePass({ label: `${this.name} out_sample f32` });
-        for (const cast of casts.eps) cast.encode(pass);
-        pass.end();
+        encodeCasts(e, casts.eps, { label: `${this.name} out_sample f32` });
       }
       e.copyBufferToBuffer(this.#output, 0, request.epsUncond, 0, B * zBytes);
       e.copyBufferToBuffer(this.#output, B * zBytes, request.epsCond, 0, B * zBytes);

@@ -21,19 +21,17 @@
  */
 import type { ReferenceImage } from "../../io/reference_image.ts";
 import { resizeReference } from "../../io/reference_image.ts";
-import { Gpu } from "../../kernels/gpu.ts";
-import { loadVaeEncoderWeights } from "../../kernels/vae_ops/vae_encoder.ts";
+import type { Gpu } from "../../kernels/gpu.ts";
 import { requireInt } from "../../kernels/validate.ts";
 import { clipImageInput } from "../models/clip_image_input.ts";
 import { MODEL_FOLDERS } from "../models/model_folders.ts";
 import { CcProjection, ZERO123_POSE_DIM } from "../models/zero123_conditioning.ts";
 import type { OrtRuntime } from "../onnx/ort_runtime.ts";
 import type { OrtModel } from "../onnx/ort_model.ts";
-import { validateSdsOptions, ZERO123_SDS } from "../sds_options.ts";
+import { ZERO123_SDS } from "../sds_options.ts";
 import type { SdsOptions } from "../sds_options.ts";
-import { ImageLatentEncoder } from "./image_latent_encoder.ts";
 import { LatentSdsPrior } from "./latent_sds_prior.ts";
-import { checkSchedulerConfig, readVaeConfig } from "./stable_diffusion_prior.ts";
+import { DIFFUSERS_FILES, loadLatentEncoder, openModelFolder, vaeSizes } from "./model_folder.ts";
 import { declaredValue } from "./unet_inputs.ts";
 import { Zero123Denoiser } from "./zero123_denoiser.ts";
 
@@ -79,15 +77,6 @@ export interface Zero123PriorOptions {
    * downsampling, or 256 when the UNet leaves it dynamic.
    */
   inputSize?: number;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function refuse(message: string): Error {
@@ -167,35 +156,22 @@ export async function createZero123Prior(
   runtime: OrtRuntime,
   options: Zero123PriorOptions,
 ): Promise<LatentSdsPrior> {
-  const dir = options.model.replace(/\/+$/, "");
-  const files = {
-    imageEncoder: `${dir}/image_encoder/model.onnx`,
-    ccProjection: `${dir}/cc_projection/diffusion_pytorch_model.safetensors`,
-    unet: `${dir}/unet/model.onnx`,
-    scheduler: `${dir}/scheduler/scheduler_config.json`,
-    vae: `${dir}/vae/diffusion_pytorch_model.safetensors`,
-  };
-  for (const path of Object.values(files)) {
-    if (!(await exists(path))) {
-      throw refuse(`Cannot load Zero123 from ${dir}: ${path} is missing`);
-    }
-  }
-  if (runtime.device === null) {
-    throw new Error(
-      `Cannot load Zero123: the runtime uses ${runtime.executionProvider}, the prior needs the webgpu execution provider`,
-    );
-  }
-  const gpu = options.gpu ?? Gpu.wrap(runtime.device, { log: null });
-  if (gpu.device !== runtime.device) {
-    throw new Error(
-      "Invalid option gpu: expected a Gpu on the runtime's device (Gpu.wrap(runtime.device))",
-    );
-  }
   const maxItems = requireInt("maxItems", options.maxItems ?? 1, { min: 1 });
-  const sds = validateSdsOptions(options.sds ?? ZERO123_SDS);
-  await checkSchedulerConfig(files.scheduler);
-  const vaeConfig = await readVaeConfig(`${dir}/vae/config.json`);
-
+  const folder = await openModelFolder(runtime, {
+    model: options.model,
+    name: "Zero123",
+    exportCommand: MODEL_FOLDERS.zero123.exportCommand,
+    files: {
+      imageEncoder: "image_encoder/model.onnx",
+      ccProjection: "cc_projection/diffusion_pytorch_model.safetensors",
+      unet: DIFFUSERS_FILES.unet,
+      scheduler: DIFFUSERS_FILES.scheduler,
+      vae: DIFFUSERS_FILES.vae,
+    },
+    sds: options.sds ?? ZERO123_SDS,
+    gpu: options.gpu,
+  });
+  const { files, gpu, sds } = folder;
   const unet = await runtime.loadModel(files.unet);
   const owned: { destroy(): void }[] = [{ destroy: () => void unet.release() }];
   try {
@@ -233,20 +209,16 @@ export async function createZero123Prior(
     }
     const image = projection.forImage(embedding);
 
-    const down = 2 ** ((vaeConfig.config.channels?.length ?? 4) - 1);
-    const declared = sample.shape[2];
-    const inputSize = options.inputSize ??
-      (typeof declared === "number" ? declared * down : ZERO123_REFERENCE_SIZE);
-    requireInt("inputSize", inputSize, { min: down });
-    const latentSize = inputSize / down;
-    const weights = await loadVaeEncoderWeights(files.vae, { config: vaeConfig.config });
-    const latentEncoder = await ImageLatentEncoder.create(gpu, {
+    const { inputSize, latentSize } = vaeSizes(folder.vae, {
+      declared: sample.shape[2],
+      fallback: ZERO123_REFERENCE_SIZE,
+      inputSize: options.inputSize,
+    });
+    const latentEncoder = await loadLatentEncoder(folder, {
       width: options.width,
       height: options.height,
       maxFrames: maxItems,
-      inputWidth: inputSize,
-      inputHeight: inputSize,
-      vae: { weights, config: vaeConfig.config, scale: vaeConfig.scale },
+      inputSize,
     });
     owned.push(latentEncoder);
     // c_concat: the reference through the same VAE, keeping μ (the first c channels of the

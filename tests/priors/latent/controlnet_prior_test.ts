@@ -10,20 +10,8 @@
 import assert from "assert";
 import { writeSafetensors } from "../../../io/safetensors.ts";
 import { orbitCamera, REFERENCE_POSE } from "../../../kernels/camera.ts";
-import { Gpu } from "../../../kernels/gpu.ts";
+import type { Gpu } from "../../../kernels/gpu.ts";
 import { seededRandom } from "../../../kernels/random.ts";
-import {
-  vaeEncoderBackwardTwin,
-  vaeEncoderPlan,
-  vaeEncoderTwin,
-} from "../../../kernels/vae_ops/vae_encoder_twin.ts";
-import { posteriorBackwardTwin } from "../../../kernels/vae_ops/posterior_twin.ts";
-import {
-  imageResizeBackwardTwin,
-  imageResizeTwin,
-} from "../../../priors/latent/image_resize_twin.ts";
-import { latentNoiseTwin } from "../../../priors/latent/latent_noise_twin.ts";
-import { TINY_VAE } from "./_sd_folder.ts";
 import { controlImageTwin } from "../../../priors/latent/control_image_twin.ts";
 import {
   CONTROLNET_RESIDUALS,
@@ -33,7 +21,6 @@ import {
   createControlNetTilePrior,
   loadTextEncoder,
 } from "../../../priors/latent/controlnet_prior.ts";
-import type { LatentSdsPrior } from "../../../priors/latent/latent_sds_prior.ts";
 import { TextEmbeddings } from "../../../priors/latent/text_embeddings.ts";
 import { MODEL_FOLDERS } from "../../../priors/models/model_folders.ts";
 import { alphaBar } from "../../../priors/noise_schedule.ts";
@@ -43,6 +30,14 @@ import type { PriorRequest } from "../../../priors/prior.ts";
 import { sdsGradTwin } from "../../../priors/sds_grad_twin.ts";
 import { CONTROLNET_SDS } from "../../../priors/sds_options.ts";
 import { assertClose, GPU_TEST, randomArray } from "../../contracts/_harness.ts";
+import {
+  encodeChainTwin,
+  noiseSeed,
+  pixelGradientTwin,
+  readFloat64 as read,
+  scoreCounted,
+  webgpuRuntime,
+} from "./_latent_test_utils.ts";
 import {
   buildControlNetFolder,
   type ControlNetFolder,
@@ -56,28 +51,6 @@ const S = 16;
 const PER = 256;
 const PROMPT = "a cat";
 const COMMAND = MODEL_FOLDERS.controlnet.exportCommand;
-const RESIZE = { inWidth: W, inHeight: H, outWidth: S, outHeight: S };
-const POSTERIOR = { batch: 1, channels: 4, height: 8, width: 8 };
-const PLAN = vaeEncoderPlan(TINY_VAE, { height: S, width: S });
-
-async function read(gpu: Gpu, buffer: GPUBuffer, floats: number): Promise<Float64Array> {
-  return Float64Array.from(new Float32Array(await gpu.read(buffer)).slice(0, floats));
-}
-
-async function scoreCounted(prior: LatentSdsPrior, request: PriorRequest): Promise<number> {
-  let maps = 0;
-  const mapAsync = GPUBuffer.prototype.mapAsync;
-  GPUBuffer.prototype.mapAsync = function (...args) {
-    maps++;
-    return mapAsync.apply(this, args);
-  };
-  try {
-    await prior.score(request);
-  } finally {
-    GPUBuffer.prototype.mapAsync = mapAsync;
-  }
-  return maps;
-}
 
 function request(gpu: Gpu, seed: number, control: Float32Array<ArrayBuffer>): PriorRequest {
   const cam = orbitCamera(REFERENCE_POSE, { width: W, height: H });
@@ -109,8 +82,7 @@ Deno.test(
   GPU_TEST,
   async () => {
     const folder = await buildControlNetFolder({ dtype: "float32", timestep: "int64", batch: 2 });
-    const runtime = await OrtRuntime.create();
-    const gpu = Gpu.wrap(runtime.device!, { log: null });
+    const { runtime, gpu } = await webgpuRuntime();
     const prior = await createControlNetTilePrior(runtime, {
       gpu,
       model: folder.dir,
@@ -216,20 +188,21 @@ Deno.test(
     assertClose([loss], [lossWant], { rtol: 1e-3, label: "loss" });
 
     // dL/dz of each frame back through the posterior, the VAE, the ×2 and the resize.
-    const seed = Math.floor(seededRandom(7)() * 4294967296) >>> 0;
+    const seed = noiseSeed(seededRandom(7));
     const images = randomArray(2 * W * H * 3, 7, 0, 1);
     const g = await read(gpu, req.grad, 2 * W * H * 3);
     for (const f of [0, 1]) {
-      const x = imageResizeTwin(RESIZE, images, f);
-      const moments = vaeEncoderTwin(PLAN, folder.weights, x);
-      const n = latentNoiseTwin(seed, { frame: f, count: PER });
-      const dMoments = posteriorBackwardTwin({ ...POSTERIOR, scale: 0.18215 }, {
-        moments,
-        noise: n,
-        gradOutput: dLdz.subarray(f * PER, (f + 1) * PER),
+      const chain = encodeChainTwin(folder.weights, images, {
+        width: W,
+        height: H,
+        seed,
+        frame: f,
       });
-      const dx = vaeEncoderBackwardTwin(PLAN, folder.weights, { input: x, gradOutput: dMoments });
-      const want = imageResizeBackwardTwin(RESIZE, dx);
+      const want = pixelGradientTwin(folder.weights, chain, {
+        width: W,
+        height: H,
+        gradLatents: dLdz.subarray(f * PER, (f + 1) * PER),
+      });
       const scale = Math.max(...want.map(Math.abs));
       assert.ok(scale > 1e-3, `frame ${f} pixel gradient magnitude ${scale}`);
       const got = g.subarray(f * W * H * 3, (f + 1) * W * H * 3);
@@ -261,8 +234,7 @@ Deno.test(
   GPU_TEST,
   async () => {
     const folder = await buildControlNetFolder({ dtype: "float16", timestep: "float32", batch: 4 });
-    const runtime = await OrtRuntime.create();
-    const gpu = Gpu.wrap(runtime.device!, { log: null });
+    const { runtime, gpu } = await webgpuRuntime();
     const prior = await createControlNetTilePrior(runtime, {
       gpu,
       model: folder.dir,
@@ -328,8 +300,7 @@ Deno.test(
   GPU_TEST,
   async () => {
     const folder = await buildControlNetFolder();
-    const runtime = await OrtRuntime.create();
-    const gpu = Gpu.wrap(runtime.device!, { log: null });
+    const { runtime, gpu } = await webgpuRuntime();
     const token = "<cat-toy>";
     const vector = Float32Array.from({ length: folder.hidden }, (_, i) => 3 + 0.25 * i);
     const tiPath = await Deno.makeTempFile({ suffix: ".safetensors" });

@@ -7,21 +7,10 @@
  */
 import assert from "assert";
 import { orbitCamera, REFERENCE_POSE } from "../../../kernels/camera.ts";
-import { Gpu } from "../../../kernels/gpu.ts";
+import type { Gpu } from "../../../kernels/gpu.ts";
 import { seededRandom } from "../../../kernels/random.ts";
-import { posteriorBackwardTwin, posteriorTwin } from "../../../kernels/vae_ops/posterior_twin.ts";
-import {
-  vaeEncoderBackwardTwin,
-  vaeEncoderPlan,
-  vaeEncoderTwin,
-} from "../../../kernels/vae_ops/vae_encoder_twin.ts";
-import {
-  imageResizeBackwardTwin,
-  imageResizeTwin,
-} from "../../../priors/latent/image_resize_twin.ts";
 import { latentFramesTwin } from "../../../priors/latent/latent_frames_twin.ts";
 import type { LatentSdsPrior } from "../../../priors/latent/latent_sds_prior.ts";
-import { latentNoiseTwin } from "../../../priors/latent/latent_noise_twin.ts";
 import { createModelScopePrior } from "../../../priors/latent/modelscope_prior.ts";
 import type { UnetDenoiser } from "../../../priors/latent/unet_denoiser.ts";
 import { MODEL_FOLDERS } from "../../../priors/models/model_folders.ts";
@@ -32,8 +21,16 @@ import type { PriorRequest } from "../../../priors/prior.ts";
 import { sdsGradTwin } from "../../../priors/sds_grad_twin.ts";
 import { MODELSCOPE_SDS } from "../../../priors/sds_options.ts";
 import { assertClose, GPU_TEST, randomArray } from "../../contracts/_harness.ts";
+import {
+  encodeChainTwin,
+  noiseSeed,
+  pixelGradientTwin,
+  readFloat64 as read,
+  scoreCounted,
+  webgpuRuntime,
+} from "./_latent_test_utils.ts";
 import { buildModelScopeFolder, type ModelScopeFolder } from "./_modelscope_folder.ts";
-import { buildSdFolder, TINY_VAE } from "./_sd_folder.ts";
+import { buildSdFolder } from "./_sd_folder.ts";
 
 const W = 12;
 const H = 12;
@@ -43,30 +40,7 @@ const LATENT = 4 * 8 * 8;
 const CLIP = F * LATENT;
 const SHAPE = { items: 1, frames: F, channels: 4, plane: 64 };
 const PROMPT = "a cat";
-const RESIZE = { inWidth: W, inHeight: H, outWidth: 16, outHeight: 16 };
-const POSTERIOR = { batch: 1, channels: 4, height: 8, width: 8, scale: 0.18215 };
-const PLAN = vaeEncoderPlan(TINY_VAE, { height: 16, width: 16 });
 const COMMAND = MODEL_FOLDERS.modelscope.exportCommand;
-
-async function read(gpu: Gpu, buffer: GPUBuffer, floats: number): Promise<Float64Array> {
-  return Float64Array.from(new Float32Array(await gpu.read(buffer)).slice(0, floats));
-}
-
-/** Runs one score with mapAsync counted; returns the count. */
-async function scoreCounted(prior: LatentSdsPrior, request: PriorRequest): Promise<number> {
-  let maps = 0;
-  const mapAsync = GPUBuffer.prototype.mapAsync;
-  GPUBuffer.prototype.mapAsync = function (...args) {
-    maps++;
-    return mapAsync.apply(this, args);
-  };
-  try {
-    await prior.score(request);
-  } finally {
-    GPUBuffer.prototype.mapAsync = mapAsync;
-  }
-  return maps;
-}
 
 /** What reached the UNet session: dims, timesteps, and a GPU copy of each run's `sample`. */
 interface UnetCalls {
@@ -119,8 +93,7 @@ Deno.test(
   GPU_TEST,
   async () => {
     const folder = await buildModelScopeFolder({ dtype: "float32", timestep: "int64", batch: 1 });
-    const runtime = await OrtRuntime.create();
-    const gpu = Gpu.wrap(runtime.device!, { log: null });
+    const { runtime, gpu } = await webgpuRuntime();
     const prior = await createModelScopePrior(runtime, {
       gpu,
       model: folder.dir,
@@ -144,7 +117,7 @@ Deno.test(
     const grad = gpu.createBuffer(new Float32Array(grad0));
     const request = clipRequest(gpu, 5, grad, images);
     assert.equal(await scoreCounted(prior, request), 0, "mapAsync calls during score");
-    const seed = Math.floor(seededRandom(5)() * 4294967296) >>> 0;
+    const seed = noiseSeed(seededRandom(5));
 
     // One timestep for the clip, in 20–980, fed to both runs (cond, then uncond).
     assert.equal(sds.timesteps.length, 1);
@@ -202,22 +175,22 @@ Deno.test(
     // Every frame: resize → VAE → posterior (its own noise) forward, dL/dz back to pixels.
     const want = new Float64Array(F * PIXELS);
     for (let f = 0; f < F; f++) {
-      const x = imageResizeTwin(RESIZE, images.subarray(f * PIXELS, (f + 1) * PIXELS));
-      const moments = vaeEncoderTwin(PLAN, folder.weights, x);
-      const n = latentNoiseTwin(seed, { frame: f, count: LATENT });
-      const zf = posteriorTwin(POSTERIOR, { moments, noise: n });
-      assertClose(z.subarray(f * LATENT, (f + 1) * LATENT), zf, {
+      const chain = encodeChainTwin(folder.weights, images, {
+        width: W,
+        height: H,
+        seed,
+        frame: f,
+      });
+      assertClose(z.subarray(f * LATENT, (f + 1) * LATENT), chain.z, {
         rtol: 1e-3,
         atol: 2e-4,
         label: `z frame ${f}`,
       });
-      const dMoments = posteriorBackwardTwin(POSTERIOR, {
-        moments,
-        noise: n,
-        gradOutput: dLdz.subarray(f * LATENT, (f + 1) * LATENT),
-      });
-      const dx = vaeEncoderBackwardTwin(PLAN, folder.weights, { input: x, gradOutput: dMoments });
-      want.set(imageResizeBackwardTwin(RESIZE, dx), f * PIXELS);
+      const gradLatents = dLdz.subarray(f * LATENT, (f + 1) * LATENT);
+      want.set(
+        pixelGradientTwin(folder.weights, chain, { width: W, height: H, gradLatents }),
+        f * PIXELS,
+      );
     }
     const dImage = want.slice();
     want.forEach((g, i) => want[i] = g + grad0[i]!);
@@ -248,8 +221,7 @@ Deno.test(
   GPU_TEST,
   async () => {
     const folder = await buildModelScopeFolder({ dtype: "float16", timestep: "float32", batch: 2 });
-    const runtime = await OrtRuntime.create();
-    const gpu = Gpu.wrap(runtime.device!, { log: null });
+    const { runtime, gpu } = await webgpuRuntime();
     const prior = await createModelScopePrior(runtime, {
       gpu,
       model: folder.dir,

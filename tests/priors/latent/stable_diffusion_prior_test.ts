@@ -6,20 +6,8 @@
  */
 import assert from "assert";
 import { orbitCamera, REFERENCE_POSE } from "../../../kernels/camera.ts";
-import { Gpu } from "../../../kernels/gpu.ts";
 import { seededRandom } from "../../../kernels/random.ts";
-import { posteriorBackwardTwin, posteriorTwin } from "../../../kernels/vae_ops/posterior_twin.ts";
-import {
-  vaeEncoderBackwardTwin,
-  vaeEncoderPlan,
-  vaeEncoderTwin,
-} from "../../../kernels/vae_ops/vae_encoder_twin.ts";
-import {
-  imageResizeBackwardTwin,
-  imageResizeTwin,
-} from "../../../priors/latent/image_resize_twin.ts";
-import type { LatentSdsPrior } from "../../../priors/latent/latent_sds_prior.ts";
-import { latentNoiseTwin } from "../../../priors/latent/latent_noise_twin.ts";
+import { posteriorTwin } from "../../../kernels/vae_ops/posterior_twin.ts";
 import { createStableDiffusionPrior } from "../../../priors/latent/stable_diffusion_prior.ts";
 import { ClipTokenizer } from "../../../priors/onnx/clip_tokenizer.ts";
 import { OrtRuntime } from "../../../priors/onnx/ort_runtime.ts";
@@ -27,37 +15,20 @@ import type { PriorRequest } from "../../../priors/prior.ts";
 import { sdsGradTwin } from "../../../priors/sds_grad_twin.ts";
 import { SD_SDS } from "../../../priors/sds_options.ts";
 import { assertClose, GPU_TEST, randomArray } from "../../contracts/_harness.ts";
-import { buildSdFolder, type SdFolder, TINY_VAE } from "./_sd_folder.ts";
+import {
+  encodeChainTwin,
+  noiseSeed,
+  pixelGradientTwin,
+  readFloat64 as read,
+  scoreCounted,
+  webgpuRuntime,
+} from "./_latent_test_utils.ts";
+import { buildSdFolder, type SdFolder } from "./_sd_folder.ts";
 
 const W = 12;
 const H = 12;
 const PROMPT = "a cat";
-const RESIZE = { inWidth: W, inHeight: H, outWidth: 16, outHeight: 16 };
 const POSTERIOR = { batch: 1, channels: 4, height: 8, width: 8 };
-const PLAN = vaeEncoderPlan(TINY_VAE, { height: 16, width: 16 });
-
-async function read(gpu: Gpu, buffer: GPUBuffer, floats: number): Promise<Float64Array> {
-  return Float64Array.from(new Float32Array(await gpu.read(buffer)).slice(0, floats));
-}
-
-/** Runs one score with mapAsync counted; returns the request and the count. */
-async function scoreCounted(
-  prior: LatentSdsPrior,
-  request: PriorRequest,
-): Promise<number> {
-  let maps = 0;
-  const mapAsync = GPUBuffer.prototype.mapAsync;
-  GPUBuffer.prototype.mapAsync = function (...args) {
-    maps++;
-    return mapAsync.apply(this, args);
-  };
-  try {
-    await prior.score(request);
-  } finally {
-    GPUBuffer.prototype.mapAsync = mapAsync;
-  }
-  return maps;
-}
 
 function textContext(folder: SdFolder, tokenizer: ClipTokenizer, prompt: string): Float64Array {
   return folder.textEncoder.evaluate({ input_ids: tokenizer.encode(prompt) }).last_hidden_state!;
@@ -68,8 +39,7 @@ Deno.test(
   GPU_TEST,
   async () => {
     const folder = await buildSdFolder({ dtype: "float32", timestep: "float32", batch: 1 });
-    const runtime = await OrtRuntime.create();
-    const gpu = Gpu.wrap(runtime.device!, { log: null });
+    const { runtime, gpu } = await webgpuRuntime();
     const prior = await createStableDiffusionPrior(runtime, {
       gpu,
       model: folder.dir,
@@ -100,16 +70,13 @@ Deno.test(
     };
     const maps = await scoreCounted(prior, request);
     assert.equal(maps, 0, "mapAsync calls during score (text encoder included)");
-    const seed = Math.floor(seededRandom(5)() * 4294967296) >>> 0;
+    const seed = noiseSeed(seededRandom(5));
 
     // Encode: resize → VAE → posterior sample, scaled by 0.18215.
-    const x = imageResizeTwin(RESIZE, images);
-    const moments = vaeEncoderTwin(PLAN, folder.weights, x);
-    const n = latentNoiseTwin(seed, { frame: 0, count: 256 });
-    const zWant = posteriorTwin({ ...POSTERIOR, scale: 0.18215 }, { moments, noise: n });
+    const chain = encodeChainTwin(folder.weights, images, { width: W, height: H, seed });
     const z = await read(gpu, enc.latents, 256);
-    assertClose(z, zWant, { rtol: 1e-3, atol: 2e-4, label: "z" });
-    const unscaled = posteriorTwin({ ...POSTERIOR, scale: 1 }, { moments, noise: n });
+    assertClose(z, chain.z, { rtol: 1e-3, atol: 2e-4, label: "z" });
+    const unscaled = posteriorTwin({ ...POSTERIOR, scale: 1 }, chain);
     const ratio = z.reduce((s, v) => s + v * v, 0) / unscaled.reduce((s, v) => s + v * v, 0);
     assert.ok(Math.abs(Math.sqrt(ratio) - 0.18215) < 1e-4, `‖z‖/‖μ + σn‖ = ${Math.sqrt(ratio)}`);
 
@@ -150,13 +117,11 @@ Deno.test(
     assertClose([loss], [twin.loss], { rtol: 1e-3, atol: 1e-3, label: "loss" });
 
     // dL/dz through the posterior, the VAE, the ×2 and the resize, added to the old gradient.
-    const dMoments = posteriorBackwardTwin({ ...POSTERIOR, scale: 0.18215 }, {
-      moments,
-      noise: n,
-      gradOutput: dLdz,
+    const dImage = pixelGradientTwin(folder.weights, chain, {
+      width: W,
+      height: H,
+      gradLatents: dLdz,
     });
-    const dx = vaeEncoderBackwardTwin(PLAN, folder.weights, { input: x, gradOutput: dMoments });
-    const dImage = imageResizeBackwardTwin(RESIZE, dx);
     const want = dImage.map((g, i) => g + grad0[i]!);
     const got = await read(gpu, grad, W * H * 3);
     const scale = Math.max(...dImage.map(Math.abs));
@@ -175,8 +140,7 @@ Deno.test(
   GPU_TEST,
   async () => {
     const folder = await buildSdFolder({ dtype: "float16", timestep: "int64", batch: 2 });
-    const runtime = await OrtRuntime.create();
-    const gpu = Gpu.wrap(runtime.device!, { log: null });
+    const { runtime, gpu } = await webgpuRuntime();
     const prior = await createStableDiffusionPrior(runtime, {
       gpu,
       model: folder.dir,

@@ -8,37 +8,31 @@
 import assert from "assert";
 import { type ReferenceImage, resizeReference } from "../../../io/reference_image.ts";
 import { cameraCentre, orbitCamera, REFERENCE_POSE } from "../../../kernels/camera.ts";
-import { Gpu } from "../../../kernels/gpu.ts";
+import type { Gpu } from "../../../kernels/gpu.ts";
 import { seededRandom } from "../../../kernels/random.ts";
-import { posteriorBackwardTwin, posteriorTwin } from "../../../kernels/vae_ops/posterior_twin.ts";
-import {
-  vaeEncoderBackwardTwin,
-  vaeEncoderPlan,
-  vaeEncoderTwin,
-} from "../../../kernels/vae_ops/vae_encoder_twin.ts";
-import {
-  imageResizeBackwardTwin,
-  imageResizeTwin,
-} from "../../../priors/latent/image_resize_twin.ts";
-import type { LatentSdsPrior } from "../../../priors/latent/latent_sds_prior.ts";
-import { latentNoiseTwin } from "../../../priors/latent/latent_noise_twin.ts";
+import { vaeEncoderPlan, vaeEncoderTwin } from "../../../kernels/vae_ops/vae_encoder_twin.ts";
 import { createZero123Prior } from "../../../priors/latent/zero123_prior.ts";
 import { clipImageInput } from "../../../priors/models/clip_image_input.ts";
 import { zero123PoseVector } from "../../../priors/models/zero123_conditioning.ts";
-import { OrtRuntime } from "../../../priors/onnx/ort_runtime.ts";
 import type { PriorRequest, RelativePose } from "../../../priors/prior.ts";
 import { sdsGradTwin } from "../../../priors/sds_grad_twin.ts";
 import { ZERO123_SDS } from "../../../priors/sds_options.ts";
 import { zero123AngleScale } from "../../../priors/zero123_angle_scale.ts";
 import { assertClose, GPU_TEST, randomArray } from "../../contracts/_harness.ts";
+import {
+  encodeChainTwin,
+  noiseSeed,
+  pixelGradientTwin,
+  readFloat64 as read,
+  scoreCounted,
+  webgpuRuntime,
+} from "./_latent_test_utils.ts";
 import { TINY_VAE } from "./_sd_folder.ts";
 import { buildZero123Folder, type Zero123Folder } from "./_zero123_folder.ts";
 
 const W = 12;
 const H = 12;
 const N = 256; // 4 × 8 × 8 latent values
-const RESIZE = { inWidth: W, inHeight: H, outWidth: 16, outHeight: 16 };
-const POSTERIOR = { batch: 1, channels: 4, height: 8, width: 8 };
 const PLAN = vaeEncoderPlan(TINY_VAE, { height: 16, width: 16 });
 const POSE = { ...REFERENCE_POSE, thetaDeg: REFERENCE_POSE.thetaDeg - 20, phiDeg: 100 };
 const RELATIVE: RelativePose = { dTheta: -20, dPhi: 100, dRadius: 0 };
@@ -52,25 +46,6 @@ function reference(size = 16): ReferenceImage {
     alpha: new Float32Array(size * size).fill(1),
     mask: new Uint8Array(size * size).fill(1),
   };
-}
-
-async function read(gpu: Gpu, buffer: GPUBuffer, floats: number): Promise<Float64Array> {
-  return Float64Array.from(new Float32Array(await gpu.read(buffer)).slice(0, floats));
-}
-
-async function scoreCounted(prior: LatentSdsPrior, request: PriorRequest): Promise<number> {
-  let maps = 0;
-  const mapAsync = GPUBuffer.prototype.mapAsync;
-  GPUBuffer.prototype.mapAsync = function (...args) {
-    maps++;
-    return mapAsync.apply(this, args);
-  };
-  try {
-    await prior.score(request);
-  } finally {
-    GPUBuffer.prototype.mapAsync = mapAsync;
-  }
-  return maps;
 }
 
 /** cc_projection(concat(embedding, T)) in float64. */
@@ -121,8 +96,7 @@ for (const batch of [2, 1]) {
     GPU_TEST,
     async () => {
       const folder = await buildZero123Folder({ batch });
-      const runtime = await OrtRuntime.create();
-      const gpu = Gpu.wrap(runtime.device!, { log: null });
+      const { runtime, gpu } = await webgpuRuntime();
       const ref = reference();
       const prior = await createZero123Prior(runtime, {
         gpu,
@@ -141,13 +115,11 @@ for (const batch of [2, 1]) {
       const grad = gpu.createBuffer(new Float32Array(grad0));
       const req = request(gpu, images, grad, 7);
       assert.equal(await scoreCounted(prior, req), 0, "mapAsync calls during score");
-      const seed = Math.floor(seededRandom(7)() * 4294967296) >>> 0;
+      const seed = noiseSeed(seededRandom(7));
 
       // The render's latent: scaled posterior sample, as SD's.
-      const x = imageResizeTwin(RESIZE, images);
-      const moments = vaeEncoderTwin(PLAN, folder.weights, x);
-      const n = latentNoiseTwin(seed, { frame: 0, count: N });
-      const z = posteriorTwin({ ...POSTERIOR, scale: 0.18215 }, { moments, noise: n });
+      const chain = encodeChainTwin(folder.weights, images, { width: W, height: H, seed });
+      const z = chain.z;
       assertClose(await read(gpu, enc.latents, N), z, { rtol: 1e-3, atol: 2e-4, label: "z" });
 
       // c_concat (the reference's posterior mean, not scaled) and the cond context.
@@ -198,13 +170,11 @@ for (const batch of [2, 1]) {
       assertClose([loss], [twin.loss], { rtol: 1e-3, atol: 1e-3, label: "loss" });
 
       // dL/dz through the posterior, the VAE, the ×2 and the resize, added to the old gradient.
-      const dMoments = posteriorBackwardTwin({ ...POSTERIOR, scale: 0.18215 }, {
-        moments,
-        noise: n,
-        gradOutput: dLdz,
+      const dImage = pixelGradientTwin(folder.weights, chain, {
+        width: W,
+        height: H,
+        gradLatents: dLdz,
       });
-      const dx = vaeEncoderBackwardTwin(PLAN, folder.weights, { input: x, gradOutput: dMoments });
-      const dImage = imageResizeBackwardTwin(RESIZE, dx);
       const want = dImage.map((g, i) => g + grad0[i]!);
       const pixels = await read(gpu, grad, W * H * 3);
       const scale = Math.max(...dImage.map(Math.abs));
@@ -224,8 +194,7 @@ Deno.test(
   GPU_TEST,
   async () => {
     const folder = await buildZero123Folder({ dtype: "float16", timestep: "float32" });
-    const runtime = await OrtRuntime.create();
-    const gpu = Gpu.wrap(runtime.device!, { log: null });
+    const { runtime, gpu } = await webgpuRuntime();
     const ref = reference();
     const prior = await createZero123Prior(runtime, {
       gpu,
@@ -264,8 +233,7 @@ Deno.test(
   "Zero123 prior: no relativePose, a 4-channel UNet and a missing cc_projection are refused",
   GPU_TEST,
   async () => {
-    const runtime = await OrtRuntime.create();
-    const gpu = Gpu.wrap(runtime.device!, { log: null });
+    const { runtime, gpu } = await webgpuRuntime();
     const ref = reference();
     const folder = await buildZero123Folder();
     const prior = await createZero123Prior(runtime, {
