@@ -29,18 +29,7 @@ struct ControlUniforms {
 @group(0) @binding(1) var<storage, read_write> control: array<f32>;
 @group(0) @binding(2) var<uniform> U: ControlUniforms;
 
-struct Taps {
-  i0: u32,
-  i1: u32,
-  lambda: f32,
-}
-
-fn taps(dst: u32, scale: f32, size: u32) -> Taps {
-  let src = max(scale * (f32(dst) + 0.5) - 0.5, 0.0);
-  let i0 = min(u32(floor(src)), size - 1u);
-  let i1 = min(i0 + 1u, size - 1u);
-  return Taps(i0, i1, src - f32(i0));
-}
+#include "bilinear_taps"
 
 fn pixel(f: u32, y: u32, x: u32, c: u32) -> f32 {
   return image[((f * U.in_h + y) * U.in_w + x) * 3u + c];

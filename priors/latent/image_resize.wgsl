@@ -36,18 +36,7 @@ struct ResizeUniforms {
 @group(0) @binding(3) var<storage, read_write> grad_image: array<f32>;
 @group(0) @binding(4) var<uniform> U: ResizeUniforms;
 
-struct Taps {
-  i0: u32,
-  i1: u32,
-  lambda: f32,
-}
-
-fn taps(dst: u32, scale: f32, size: u32) -> Taps {
-  let src = max(scale * (f32(dst) + 0.5) - 0.5, 0.0);
-  let i0 = min(u32(floor(src)), size - 1u);
-  let i1 = min(i0 + 1u, size - 1u);
-  return Taps(i0, i1, src - f32(i0));
-}
+#include "bilinear_taps"
 
 // Weight of input index i in output dst along one axis.
 fn tap_weight(t: Taps, i: u32) -> f32 {
