@@ -78,6 +78,11 @@ export interface PriorSettings {
    * `controlnet`; docs/models.md); unused with oracle priors.
    */
   model: string;
+  /**
+   * Side of the model's image input the renders are resized to; 0 keeps the model's own
+   * (512² SD, 256² Zero123 and ModelScope, 1024² ControlNet-tile). Unused by the oracles.
+   */
+  inputSize: number;
   /** λ. For the view prior it is further scaled by angle/180° (SPEC.md §4). */
   weight: number;
   /** Classifier-free guidance scale s. */
@@ -313,10 +318,10 @@ const SDS_STAGE: Omit<StageSettings, "iterations" | "priors"> = {
 };
 
 const DEFAULT_PRIORS: PriorsSettings = {
-  image: { model: "sd", weight: 1, guidance: 100, tRange: [0.2, 0.6] },
-  view: { model: "zero123", weight: 40, guidance: 5, tRange: [0.2, 0.6] },
-  video: { model: "modelscope", weight: 1, guidance: 100, tRange: [0.02, 0.98] },
-  frame: { model: "controlnet", weight: 1, guidance: 7.5, tRange: [0.2, 0.8] },
+  image: { model: "sd", inputSize: 0, weight: 1, guidance: 100, tRange: [0.2, 0.6] },
+  view: { model: "zero123", inputSize: 0, weight: 40, guidance: 5, tRange: [0.2, 0.6] },
+  video: { model: "modelscope", inputSize: 0, weight: 1, guidance: 100, tRange: [0.02, 0.98] },
+  frame: { model: "controlnet", inputSize: 0, weight: 1, guidance: 7.5, tRange: [0.2, 0.8] },
 };
 
 const DEFAULT: AnimateSettings = {
@@ -684,6 +689,7 @@ export function resolveAnimateSettings(
         p.model,
       );
     }
+    int(`priors.${name}.inputSize`, p.inputSize, 0, 4096);
     num(`priors.${name}.weight`, p.weight, 0);
     num(`priors.${name}.guidance`, p.guidance, 0);
     const [a, b] = p.tRange;

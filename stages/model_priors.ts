@@ -108,11 +108,13 @@ export async function createModelPriors(
   const size = { width: settings.resolution, height: settings.resolution };
   const { gpu, reference } = options;
   const p = settings.priors;
+  const input = (role: PriorRole) => p[role].inputSize > 0 ? { inputSize: p[role].inputSize } : {};
   const load: Record<PriorRole, () => Promise<Prior>> = {
     image: () =>
       createStableDiffusionPrior(runtime, {
         model: `${root}/${p.image.model}`,
         ...size,
+        ...input("image"),
         gpu,
         sds: sdsFromSettings(SD_SDS, p.image),
       }),
@@ -120,6 +122,7 @@ export async function createModelPriors(
       createZero123Prior(runtime, {
         model: `${root}/${p.view.model}`,
         ...size,
+        ...input("view"),
         gpu,
         sds: sdsFromSettings(ZERO123_SDS, p.view),
         reference,
@@ -128,6 +131,7 @@ export async function createModelPriors(
       createModelScopePrior(runtime, {
         model: `${root}/${p.video.model}`,
         ...size,
+        ...input("video"),
         frames: settings.frames,
         gpu,
         sds: sdsFromSettings(MODELSCOPE_SDS, p.video),
@@ -136,6 +140,7 @@ export async function createModelPriors(
       createControlNetTilePrior(runtime, {
         model: `${root}/${p.frame.model}`,
         ...size,
+        ...input("frame"),
         gpu,
         sds: sdsFromSettings(CONTROLNET_SDS, p.frame),
         ...(settings.models.textualInversion === null

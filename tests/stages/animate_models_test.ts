@@ -41,6 +41,8 @@ Deno.test(
       preset: "tiny",
       config: {
         models: { dir: models },
+        // The fixtures' own VAE input is 16²; naming it exercises the override.
+        priors: { image: { inputSize: 16 } },
         resolution: 12,
         frames: FRAMES,
         clipPrecision: 16,

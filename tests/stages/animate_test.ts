@@ -111,6 +111,10 @@ Deno.test("animate settings: unknown keys and bad values name their key path", (
     /option: priors\.view\.model: expected a folder name under models\.dir, got "\.\.\/zero123"/,
   );
   assert.throws(
+    () => resolveAnimateSettings("tiny", { priors: { frame: { inputSize: 100.5 } } }),
+    /option: priors\.frame\.inputSize: expected an integer in \[0, 4096\], got 100\.5/,
+  );
+  assert.throws(
     () => resolveAnimateSettings("tiny", { models: { dir: 3 } }),
     /option: models\.dir: expected a non-empty string or null, got 3/,
   );
