@@ -88,7 +88,8 @@ export interface ControlNetDenoiserOptions {
   controlPrompt?: string;
 }
 
-type Shape4 = readonly [number, number, number];
+/** Channels, height and width of one item of a tensor. */
+type ItemShape = readonly [number, number, number];
 
 /**
  * The ControlNet-tile + SD denoiser. Buffers, casts and the control-image kernel are built
@@ -163,11 +164,11 @@ export class ControlNetDenoiser implements Denoiser {
    */
   readonly residuals: readonly (readonly GPUBuffer[])[];
   /** Per residual: its `[C, h, w]`. */
-  readonly residualShapes: readonly Shape4[];
+  readonly residualShapes: readonly (readonly [number, number, number])[];
   readonly #gpu: Gpu;
   readonly #embeddings: TextEmbeddings;
   readonly #perItem: number;
-  readonly #latent: Shape4;
+  readonly #latent: ItemShape;
   readonly #controlSize: number;
   readonly #timestep: { type: UnetTimestepType; scalar: boolean }[];
   readonly #prompts: { prompt: string; negative: string; control: string };
@@ -187,7 +188,7 @@ export class ControlNetDenoiser implements Denoiser {
     batching: UnetBatching;
     dtype: FloatDtype;
     timestep: { type: UnetTimestepType; scalar: boolean }[];
-    residualShapes: Shape4[];
+    residualShapes: ItemShape[];
     control: ControlImage;
     controlImage: GPUBuffer;
     cast: F16Cast | null;
@@ -343,7 +344,7 @@ export class ControlNetDenoiser implements Denoiser {
       [3, S, S],
       " (the control renders at the VAE input size)",
     );
-    const residualShapes: Shape4[] = SPEC.outputs!.map((want) => {
+    const residualShapes: ItemShape[] = SPEC.outputs!.map((want) => {
       const out = declaredValue(controlnet, want.name, { list: "outputs", role: cnRole });
       const input = declaredValue(unet, want.name, { list: "inputs" });
       const shape = [1, 2, 3].map((k) => {
@@ -354,7 +355,7 @@ export class ControlNetDenoiser implements Denoiser {
         // Symbolic in both: SD v1.5's channels, spatial sizes scaled to this latent.
         const spec = want.shape[k] as number;
         return k === 1 ? spec : Math.max(1, Math.round((spec * l.height) / SPEC_LATENT));
-      }) as unknown as Shape4;
+      }) as unknown as ItemShape;
       expect(controlnet, cnRole, out, shape);
       expect(unet, "UNet", input, shape, ` (the ControlNet's ${want.name})`);
       return shape;
