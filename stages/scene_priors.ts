@@ -43,7 +43,7 @@ export function sdsFromSettings(base: SdsOptions, p: PriorSettings): SdsOptions 
  *   "name: a\nmotion_prompt: A ball.\nprimitives: [{ type: sphere, radius: 0.5, color: [1, 0, 0] }]",
  * );
  * const priors = await createScenePriors(gpu, scene, resolveAnimateSettings("tiny", { resolution: 8 }));
- * console.log(priors.video.name); // oracle-video
+ * console.log(priors.video?.name); // oracle-video
  * for (const p of Object.values(priors)) p.destroy();
  * gpu.destroy();
  * ```

@@ -11,7 +11,15 @@ import { BindCache } from "../_bind_cache.ts";
 import { loadPriorWgsl } from "../_wgsl.ts";
 import type { ResizeShape } from "./image_resize_twin.ts";
 
-/** Workgroup size of `control_image.wgsl`. */
+/**
+ * Workgroup size of `control_image.wgsl`: one thread per output value.
+ *
+ * @example Workgroups for one 1024² control image
+ * ```ts
+ * import { CONTROL_IMAGE_WORKGROUP } from "./control_image.ts";
+ * console.log(Math.ceil((3 * 1024 * 1024) / CONTROL_IMAGE_WORKGROUP)); // 12288
+ * ```
+ */
 export const CONTROL_IMAGE_WORKGROUP = 256;
 
 /**
