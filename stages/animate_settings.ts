@@ -381,8 +381,9 @@ const DEFAULT: AnimateSettings = {
 
 /**
  * `tiny` fits the whole method into a few CPU minutes: 24² renders, 4-frame clips (P = 64
- * keeps the stride range of SPEC.md §6), the 6-level 16-keyframe field of the fit's tiny
- * preset, albedo-only SDS renders, a few hundred steps in all and 5× the learning rates.
+ * keeps the stride range of SPEC.md §6), a 6-level 16-keyframe field marched at 2√3/256 (the
+ * flag's cloth is thinner than 2√3/128), albedo-only SDS renders, 300 + 450 + 60 steps and 5×
+ * the learning rates.
  * Its prior weights are calibrated for the pixel-space oracles: SPEC.md's λ and CFG
  * scales are set for latent-space diffusion models, and in pixel space they make SDS
  * outweigh the reference loss by four orders of magnitude and over-saturate through CFG
@@ -410,7 +411,7 @@ const TINY: AnimateSettings = {
     occupancyRes: 32,
     occupancySlices: 4,
     occupancyInterval: 16,
-    dt: (2 * Math.sqrt(3)) / 128,
+    dt: (2 * Math.sqrt(3)) / 256,
   },
   priors: {
     image: { ...DEFAULT_PRIORS.image, weight: 0.01, guidance: 3 },
@@ -429,7 +430,7 @@ const TINY: AnimateSettings = {
   },
   dynamic: {
     ...DEFAULT.dynamic,
-    iterations: 300,
+    iterations: 450,
     lrGrid: 5e-2,
     lrMlp: 1e-2,
     checkpointEvery: 100,

@@ -252,6 +252,7 @@ export function resolveFitSettings(
   requireFinite("hullDensity", s.hullDensity, { min: 0 });
   requireInt("trainingPool", s.trainingPool, { min: 0 });
   requireInt("gtSubsamples", s.gtSubsamples, { min: 1, max: 8 });
+  requireInt("trainSubsamples", s.trainSubsamples, { min: 1, max: 8 });
   requireInt("logEvery", s.logEvery, { min: 1 });
   requireInt("checkpointEvery", s.checkpointEvery, { min: 0 });
   requireInt("evalViews", s.evalViews, { min: 1 });
@@ -525,7 +526,7 @@ async function fitOn(
         frames.push({ camera, time });
         const gt = renderCameraGroundTruth(scene, camera, {
           time,
-          subsamples: s.gtSubsamples,
+          subsamples: s.trainSubsamples,
           background: [1, 1, 1],
         });
         targetRgb.set(gt.rgb, f * size * size * 3);
@@ -671,7 +672,7 @@ function trainingPool(scene: Scene, s: FitSettings): PoolView[] {
     const time = rng.next();
     const gt = renderCameraGroundTruth(scene, camera, {
       time,
-      subsamples: s.gtSubsamples,
+      subsamples: s.trainSubsamples,
       background: [1, 1, 1],
     });
     return { camera, time, rgb: Float32Array.from(gt.rgb), alpha: Float32Array.from(gt.alpha) };

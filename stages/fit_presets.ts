@@ -76,8 +76,17 @@ export interface FitSettings extends FieldSettings {
    * the step, so the default preset draws from a pool.
    */
   trainingPool: number;
-  /** Ground-truth anti-aliasing: k×k sub-rays per pixel. */
+  /**
+   * Anti-aliasing of the held-out ground truth and of the field's held-out renders: k×k
+   * sub-rays per pixel, box-filtered.
+   */
   gtSubsamples: number;
+  /**
+   * Sub-rays per pixel side of the training targets. 1 (pixel-centre rays) matches the
+   * field's own one-ray-per-pixel training renders, so the field learns the scene itself
+   * rather than a pre-blurred copy that the held-out supersampling would blur again.
+   */
+  trainSubsamples: number;
   /** Loss read-back interval: losses sit in a GPU ring buffer of this many steps. */
   logEvery: number;
   /** Checkpoint interval in steps (0: only at the end). */
@@ -141,6 +150,7 @@ export const FIT_PRESET_SETTINGS: Readonly<Record<FitPresetName, Readonly<FitSet
       hullDensity: 1000,
       trainingPool: 0,
       gtSubsamples: 2,
+      trainSubsamples: 1,
       logEvery: 10,
       checkpointEvery: 100,
       evalViews: 5,
@@ -175,6 +185,7 @@ export const FIT_PRESET_SETTINGS: Readonly<Record<FitPresetName, Readonly<FitSet
       hullDensity: 1000,
       trainingPool: 512,
       gtSubsamples: 1,
+      trainSubsamples: 1,
       logEvery: 50,
       checkpointEvery: 1000,
       evalViews: 10,
