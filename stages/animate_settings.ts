@@ -381,9 +381,9 @@ const DEFAULT: AnimateSettings = {
 
 /**
  * `tiny` fits the whole method into a few CPU minutes: 24² renders, 4-frame clips (P = 64
- * keeps the stride range of SPEC.md §6), a 6-level 16-keyframe field marched at 2√3/256 (the
- * flag's cloth is thinner than 2√3/128), albedo-only SDS renders, 300 + 450 + 60 steps and 5×
- * the learning rates.
+ * keeps the stride range of SPEC.md §6), a 6-level 24-keyframe field (the ball's squash needs
+ * more than 16) marched at 2√3/128, albedo-only SDS renders, 300 + 450 + 60 steps and 5× the
+ * learning rates.
  * Its prior weights are calibrated for the pixel-space oracles: SPEC.md's λ and CFG
  * scales are set for latent-space diffusion models, and in pixel space they make SDS
  * outweigh the reference loss by four orders of magnitude and over-saturate through CFG
@@ -406,12 +406,12 @@ const TINY: AnimateSettings = {
     log2TableSize: 14,
     baseResolution: 16,
     finestResolution: 128,
-    keyframes: 16,
+    keyframes: 24,
     mlpHidden: 16,
     occupancyRes: 32,
     occupancySlices: 4,
     occupancyInterval: 16,
-    dt: (2 * Math.sqrt(3)) / 256,
+    dt: (2 * Math.sqrt(3)) / 128,
   },
   priors: {
     image: { ...DEFAULT_PRIORS.image, weight: 0.01, guidance: 3 },
